@@ -1,0 +1,7 @@
+"""voicestatus: personal voice status messages for Asterisk and FreePBX operators."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

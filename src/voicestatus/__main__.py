@@ -1,0 +1,7 @@
+"""``python -m voicestatus`` runs the command line."""
+
+from __future__ import annotations
+
+from voicestatus.cli import main
+
+main()

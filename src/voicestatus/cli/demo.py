@@ -1,0 +1,109 @@
+"""``voicestatus demo``: the whole product on one machine, nothing to install.
+
+Brings up the sandbox Asterisk (building it on first use), runs the service
+against it with SQLite, and prints how to reach both. Ctrl-C or SIGTERM
+stops the service and then the sandbox it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from voicestatus.config import (
+    AriConfig,
+    AsteriskConfig,
+    Config,
+    DatabaseConfig,
+    HttpConfig,
+    MediaConfig,
+    load_config,
+)
+from voicestatus.errors import VoiceStatusError
+
+
+def demo_config(
+    base: Config,
+    *,
+    ari_url: str,
+    ari_username: str,
+    ari_password: str,
+    listen: str,
+    state_dir: Path,
+    sounds_dir: Path,
+) -> Config:
+    """The service configuration that points at a sandbox."""
+    host, _, port = listen.rpartition(":")
+    return base.replace(
+        ari=AriConfig(url=ari_url, username=ari_username, password=ari_password, app=base.ari.app),
+        http=HttpConfig(listen=listen, public_url=f"http://{host or '127.0.0.1'}:{port}"),
+        database=DatabaseConfig(url=f"sqlite:///{state_dir / 'voicestatus.db'}"),
+        media=MediaConfig(dir=str(state_dir / "media")),
+        asterisk=AsteriskConfig(sounds_dir=str(sounds_dir)),
+    )
+
+
+@click.command()
+@click.option("--name", default="demo", show_default=True, help="Sandbox instance name.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Web UI/API address.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="Where the demo keeps its database and media.",
+)
+@click.option("--keep-sandbox", is_flag=True, help="Leave the sandbox Asterisk running on exit.")
+def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
+    """Run Asterisk (sandbox) and the service together on this machine."""
+    from voicestatus.app import Service
+    from voicestatus.asterisk.dialplan import render_dialplan
+    from voicestatus.asterisk.sandbox import Sandbox
+
+    try:
+        base = load_config()
+        sandbox = Sandbox(name)
+        click.echo("Starting the sandbox Asterisk (the first start builds it, about a minute)...")
+        info = sandbox.up(render_dialplan(base, "asterisk"), progress=click.echo)
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        config = demo_config(
+            base,
+            ari_url=info.ari_url,
+            ari_username=info.ari_username,
+            ari_password=info.ari_password,
+            listen=listen,
+            state_dir=state_dir.resolve(),
+            sounds_dir=info.sounds_dir,
+        )
+        click.echo(
+            _banner(config, info.sip_host, info.sip_port, [(a.extension, a.password) for a in info.accounts])
+        )
+        asyncio.run(Service(config).run_until_signalled())
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        if not keep_sandbox:
+            click.echo("Stopping the sandbox Asterisk...")
+            sandbox.down()
+
+
+def _banner(config: Config, sip_host: str, sip_port: int, accounts: list[tuple[str, str]]) -> str:
+    lines = [
+        "",
+        "voicestatus demo is running. Press Ctrl-C to stop.",
+        f"  Web UI and API : {config.http.public_url}/",
+        f"  Health         : {config.http.public_url}/healthz",
+        f"  Asterisk ARI   : {config.ari.url}  (user {config.ari.username})",
+        f"  SIP registrar  : {sip_host}:{sip_port} (UDP)",
+        f"  Feature code   : dial {config.phone.feature_code} from a softphone to record your status",
+        "",
+        "  Softphone accounts (username = extension):",
+    ]
+    lines += [f"    {ext}  password {password}" for ext, password in accounts]
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""The operator's phone menu: ``Stasis(voicestatus,menu[,<extension>])``.
+
+The seed's two-key IVR, done properly: the operator is identified strictly
+(caller ID only when it is a PIN-less operator, else extension and PIN),
+hears whether a message is playing, and can record with review, listen,
+delete and switch the message on or off. A recording goes live only when
+the operator presses accept; hanging up before that throws it away and
+leaves the old message as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from voicestatus.audio.errors import AudioRejected
+from voicestatus.audio.process import ProcessedAudio
+from voicestatus.config import Config
+from voicestatus.errors import AriError
+from voicestatus.flows import prompts
+from voicestatus.flows.session import CallSession
+from voicestatus.services.audit import Actor
+from voicestatus.services.extensions import is_valid_extension
+from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.services.operators import OperatorService
+
+log = logging.getLogger(__name__)
+
+MAX_PIN_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class _State:
+    status: int
+    has_message: bool
+    active: bool
+    enabled: bool
+    sha256: str | None
+
+
+class MenuFlow:
+    """One instance serves every menu call; per-call state lives on the stack."""
+
+    def __init__(self, config: Config, operators: OperatorService, desk: OperatorMessages) -> None:
+        self.config = config
+        self.phone = config.phone
+        self.keys = config.phone.keys
+        self.operators = operators
+        self.desk = desk
+        self.default_status = config.statuses[0].digit
+
+    async def __call__(self, call: CallSession) -> None:
+        await call.answer()
+        extension = await self._identify(call)
+        if extension is not None:
+            actor = Actor("phone", call.channel.name or call.id)
+            log.info("menu: operator %s on %r", extension, call.channel.name)
+            await self._main_menu(call, extension, actor)
+        await call.play(prompts.GOODBYE)
+        await call.hangup()
+
+    # -- identification -----------------------------------------------------------------
+
+    async def _identify(self, call: CallSession) -> str | None:
+        claimed = call.args[1] if len(call.args) > 1 and call.args[1] else call.channel.caller.number
+        if is_valid_extension(claimed) and self.operators.allowed(claimed):
+            operator = await self.operators.get(claimed)
+            if operator is not None and operator.enabled and not operator.has_pin:
+                return claimed
+        else:
+            log.info("menu: caller ID %r is not an operator; asking for extension and PIN", claimed[:40])
+        for _ in range(self.phone.pin_tries):
+            await call.play(prompts.ENTER_EXTENSION, interruptible=True)
+            extension = await call.read_digits(
+                max_digits=20, timeout=5, first_timeout=self.phone.menu_timeout
+            )
+            await call.play(prompts.ENTER_PIN, interruptible=True)
+            pin = await call.read_digits(
+                max_digits=MAX_PIN_DIGITS, timeout=5, first_timeout=self.phone.menu_timeout
+            )
+            if await self._check_login(extension, pin):
+                return extension
+            log.info("menu: failed login for extension %r from %r", extension[:20], call.channel.name)
+            await call.play(prompts.LOGIN_INCORRECT)
+        return None
+
+    async def _check_login(self, extension: str, pin: str) -> bool:
+        if not (extension and pin and is_valid_extension(extension) and self.operators.allowed(extension)):
+            return False
+        operator = await self.operators.get(extension)
+        if operator is None or not operator.enabled:
+            return False
+        return await self.operators.verify_pin(extension, pin)
+
+    # -- main menu ------------------------------------------------------------------------
+
+    async def _state(self, extension: str) -> _State:
+        operator = await self.operators.get(extension)
+        status = (operator.active_status if operator else None) or self.default_status
+        current = await self.desk.messages.current(extension, status)
+        playable = await self.desk.messages.playable(extension)
+        return _State(
+            status=status,
+            has_message=current is not None,
+            active=playable is not None,
+            enabled=bool(operator and operator.message_enabled),
+            sha256=current.sha256 if current else None,
+        )
+
+    async def _main_menu(self, call: CallSession, extension: str, actor: Actor) -> None:
+        keys = self.keys
+        announce = True
+        silent_rounds = 0
+        while True:
+            state = await self._state(extension)
+            media = prompts.main_menu(keys, has_message=state.has_message, active=state.active)
+            if announce:
+                media = prompts.state_announcement(has_message=state.has_message, active=state.active) + media
+            await call.play(media, interruptible=True)
+            digit = await call.read_digit(self.phone.menu_timeout)
+            announce = False
+            if digit is None:
+                silent_rounds += 1
+                if silent_rounds > self.phone.menu_repeats:
+                    return
+                continue
+            silent_rounds = 0
+            if digit == keys.leave:
+                return
+            if digit == keys.repeat:
+                announce = True
+            elif digit == keys.record:
+                await self._record(call, extension, state.status, actor)
+                announce = True
+            elif digit in (keys.delete, keys.listen, keys.toggle) and not state.has_message:
+                await call.play(prompts.NO_MESSAGE)
+            elif digit == keys.delete:
+                await self.desk.delete(extension, state.status, actor=actor)
+                await call.play(prompts.DELETED)
+            elif digit == keys.listen and state.sha256:
+                await call.play(self._media(state.sha256), interruptible=True)
+                call.clear_digits()
+            elif digit == keys.toggle:
+                enabled = await self.desk.set_enabled(extension, not state.active, actor=actor)
+                await call.play(prompts.MESSAGE_ACTIVE if enabled else prompts.MESSAGE_OFF)
+            else:
+                await call.play(prompts.INVALID)
+
+    def _media(self, sha256: str) -> str:
+        return self.desk.media_url(self.config.http.public_url, sha256)
+
+    # -- record and review ----------------------------------------------------------------
+
+    async def _record(self, call: CallSession, extension: str, status: int, actor: Actor) -> None:
+        while True:
+            audio = await self._take_recording(call)
+            if audio is None:
+                await call.play(prompts.TOO_SHORT)
+                return
+            await self.desk.stage(audio)
+            choice = await self._review(call, audio)
+            if choice == "accept":
+                await self.desk.publish(extension, status, audio, actor=actor)
+                await call.play(prompts.SAVED)
+                return
+            if choice != "rerecord":
+                return
+
+    async def _take_recording(self, call: CallSession) -> ProcessedAudio | None:
+        """Record once; None when the recording is refused (silent, too short)."""
+        await call.play(prompts.RECORD_INSTRUCTIONS)
+        name = f"voicestatus-{uuid.uuid4().hex}"
+        try:
+            await call.record(
+                name=name,
+                max_duration=self.phone.max_seconds,
+                max_silence=self.phone.max_silence,
+                beep=True,
+                terminate_on="#",
+            )
+            wav = await call.ari.get_stored_recording(name)
+        finally:
+            await _discard_recording(call, name)
+        try:
+            return await self.desk.process_phone_recording(wav)
+        except AudioRejected as exc:
+            log.info("menu: recording refused on %r: %s", call.channel.name, exc.message)
+            return None
+
+    async def _review(self, call: CallSession, audio: ProcessedAudio) -> str | None:
+        keys = self.keys
+        silent_rounds = 0
+        while True:
+            await call.play(prompts.review_menu(keys), interruptible=True)
+            digit = await call.read_digit(self.phone.menu_timeout)
+            if digit is None:
+                silent_rounds += 1
+                if silent_rounds > self.phone.menu_repeats:
+                    return None
+                continue
+            silent_rounds = 0
+            if digit == keys.accept:
+                return "accept"
+            if digit == keys.rerecord:
+                return "rerecord"
+            if digit == keys.review_listen:
+                await call.play(self._media(audio.sha256), interruptible=True)
+                call.clear_digits()
+            elif digit == keys.leave:
+                return None
+            else:
+                await call.play(prompts.INVALID)
+
+
+async def _discard_recording(call: CallSession, name: str) -> None:
+    """Remove a recording from Asterisk, live or stored, whatever state it is in."""
+    try:
+        await call.ari.cancel_recording(name)
+        return
+    except AriError:
+        pass
+    for _ in range(20):
+        try:
+            await call.ari.delete_stored_recording(name)
+            return
+        except AriError:
+            await asyncio.sleep(0.1)
+    log.warning("could not delete recording %s from Asterisk", name)

@@ -1,0 +1,140 @@
+"""Who changed what: the audit trail of every change, and the ``Actor`` who made it.
+
+Changes are recorded in the same transaction as the change itself (pass the
+session), so the log can never claim a change that was rolled back, nor miss
+one that was committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicestatus.errors import InvalidInput
+from voicestatus.services.clock import Clock, utcnow
+from voicestatus.storage.database import Database
+from voicestatus.storage.models import AuditLog
+
+logger = logging.getLogger(__name__)
+
+ActorKind = Literal["phone", "admin", "token", "cli", "operator", "system"]
+ACTOR_KINDS: tuple[str, ...] = get_args(ActorKind)
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, rendered ``kind:name`` (``phone:PJSIP/101-0000001a``, ``admin:alice``)."""
+
+    kind: ActorKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        kind, sep, name = text.partition(":")
+        if not sep or kind not in ACTOR_KINDS:
+            raise InvalidInput(f"not an actor: {text!r}")
+        return cls(kind, name)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    extension: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _entry(row: AuditLog) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        extension=row.extension,
+        before=row.before,
+        after=row.after,
+    )
+
+
+class AuditService:
+    """Writes and reads the audit log."""
+
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def record(
+        self,
+        session: AsyncSession | None,
+        *,
+        actor: Actor | str,
+        action: str,
+        extension: str | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Add one entry, inside ``session``'s transaction if given, else in its own."""
+        row = AuditLog(
+            at=self._clock(),
+            actor=str(actor)[:200],
+            action=action,
+            extension=extension,
+            before=before,
+            after=after,
+        )
+        logger.info("audit %s by %r on %r", action, str(actor), extension)
+        if session is not None:
+            session.add(row)
+            return
+        async with self._db.transaction() as own:
+            own.add(row)
+
+    async def list(
+        self,
+        *,
+        extension: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[AuditEntry], int]:
+        """Newest first, with the total matching count for paging.
+
+        ``actor`` is either a full ``kind:name`` or just a kind (``admin``).
+        ``since`` is inclusive, ``until`` exclusive.
+        """
+        if offset < 0 or not 0 < limit <= MAX_PAGE:
+            raise InvalidInput(f"offset must be >= 0 and limit 1..{MAX_PAGE}")
+        conditions = []
+        if extension is not None:
+            conditions.append(AuditLog.extension == extension)
+        if actor is not None:
+            if ":" in actor:
+                conditions.append(AuditLog.actor == actor)
+            else:
+                conditions.append(AuditLog.actor.startswith(f"{actor}:", autoescape=True))
+        if action is not None:
+            conditions.append(AuditLog.action == action)
+        if since is not None:
+            conditions.append(AuditLog.at >= since)
+        if until is not None:
+            conditions.append(AuditLog.at < until)
+        query = select(AuditLog).where(*conditions)
+        async with self._db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(AuditLog).where(*conditions))
+            rows = await session.scalars(query.order_by(AuditLog.id.desc()).offset(offset).limit(limit))
+            return [_entry(r) for r in rows], int(total or 0)

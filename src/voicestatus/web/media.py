@@ -1,0 +1,43 @@
+"""``GET /media/<sha256>.wav|.wav16``: messages as Asterisk fetches them.
+
+Content-addressed, so a URL's bytes never change: Asterisk's
+res_http_media_cache and any proxy may cache them for a year, and a new
+message is simply a new URL. The path is validated before it touches the
+filesystem; nothing else is reachable here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+
+from voicestatus.storage.media import MediaStore
+
+_NAME = re.compile(r"(?P<sha>[0-9a-f]{64})\.(?P<fmt>wav|wav16)")
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+
+
+def media_router(store: MediaStore) -> APIRouter:
+    router = APIRouter()
+
+    @router.api_route("/media/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def media(name: str, request: Request) -> Response:
+        match = _NAME.fullmatch(name)
+        if match is None:
+            raise HTTPException(status_code=404, detail="no such media")
+        sha, fmt = match["sha"], match["fmt"]
+        path = store.path(sha, "wav16" if fmt == "wav16" else "wav")
+        if not path.is_file():
+            raise HTTPException(status_code=404, detail="no such media")
+        etag = f'"{sha}-{fmt}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_FOREVER})
+        return FileResponse(
+            path,
+            media_type="audio/wav",
+            headers={"ETag": etag, "Cache-Control": CACHE_FOREVER},
+        )
+
+    return router

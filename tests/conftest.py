@@ -1,0 +1,101 @@
+"""Shared fixtures: the real Asterisk sandbox, the call driver, the service.
+
+The sandbox is brought up once per test session (building its chroot on the
+first run on a machine, then reusing the cache) and taken down at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from voicestatus.app import Service
+from voicestatus.asterisk.driver import CallDriver
+from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
+from voicestatus.config import Config, config_from_dict
+
+SANDBOX_NAME = os.environ.get("VOICESTATUS_TEST_SANDBOX", "pytest")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """The running sandbox Asterisk for this test session."""
+    from voicestatus.asterisk.dialplan import render_dialplan
+
+    box = Sandbox(SANDBOX_NAME)
+    box.up(render_dialplan(Config(), "asterisk"), progress=print)
+    try:
+        yield box
+    finally:
+        box.down()
+
+
+@pytest.fixture(scope="session")
+def sandbox_info(sandbox: Sandbox) -> SandboxInfo:
+    return sandbox.status()
+
+
+@pytest.fixture(scope="session")
+async def driver(sandbox_info: SandboxInfo) -> AsyncIterator[CallDriver]:
+    """Places calls into the sandbox and plays the caller's part."""
+    drv = CallDriver(
+        sandbox_info.ari_url,
+        sandbox_info.ari_username,
+        sandbox_info.ari_password,
+        sounds_dir=sandbox_info.sounds_dir,
+    )
+    await drv.start()
+    try:
+        yield drv
+    finally:
+        await drv.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(__file__).parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def service_config(sandbox_info: SandboxInfo, tmp_path: Path) -> Config:
+    """A service configuration pointing at the sandbox, with its own database and media."""
+    port = free_port()
+    return config_from_dict(
+        {
+            "ari": {
+                "url": sandbox_info.ari_url,
+                "username": sandbox_info.ari_username,
+                "password": sandbox_info.ari_password,
+                "reconnect_min_delay": 0.2,
+                "reconnect_max_delay": 1.0,
+            },
+            "http": {"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}"},
+            "database": {"url": f"sqlite:///{tmp_path / 'voicestatus.db'}"},
+            "media": {"dir": str(tmp_path / "media")},
+        }
+    )
+
+
+@pytest.fixture
+async def service(service_config: Config) -> AsyncIterator[Service]:
+    """The service, running in this test's event loop against the sandbox."""
+    svc = Service(service_config)
+    await svc.start()
+    await svc.events.wait_connected(15)
+    try:
+        yield svc
+    finally:
+        await svc.stop()

@@ -1,0 +1,39 @@
+"""Small helpers shared by tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+from voicestatus.app import Service
+from voicestatus.flows.session import CallSession
+
+
+async def wait_until(predicate: object, timeout: float = 10, what: str = "condition") -> None:
+    """Bounded poll for a condition (tests never sleep blindly)."""
+    assert callable(predicate)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def only_session(service: Service) -> CallSession:
+    sessions = list(service.router.sessions.values())
+    assert len(sessions) == 1, f"expected one call in the service, found {len(sessions)}"
+    return sessions[0]
+
+
+async def wait_activity(service: Service, activity: str, timeout: float = 30) -> CallSession:
+    """Wait until the service's single call is doing ``activity`` (e.g. "recording")."""
+    try:
+        await wait_until(
+            lambda: len(service.router.sessions) == 1 and only_session(service).activity == activity,
+            timeout,
+            f"the call to reach {activity!r}",
+        )
+    except AssertionError as exc:
+        state = [(s.activity, s.played[-3:]) for s in service.router.sessions.values()]
+        raise AssertionError(f"{exc}; calls now: {state}") from None
+    return only_session(service)

@@ -1,0 +1,106 @@
+"""AuditService and Actor: entries written in or out of a transaction, and filtered reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from voicestatus.errors import InvalidInput
+from voicestatus.services.audit import Actor, AuditService
+from voicestatus.storage import Database
+from voicestatus.storage.testing import ManualClock, fresh_database, url_for_tests
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await fresh_database(url_for_tests(tmp_path))
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def audit(db: Database, clock: ManualClock) -> AuditService:
+    return AuditService(db, clock=clock)
+
+
+def test_actor_renders_and_parses() -> None:
+    actor = Actor("phone", "PJSIP/101-0000001a")
+    assert str(actor) == "phone:PJSIP/101-0000001a"
+    assert Actor.parse(str(actor)) == actor
+    assert Actor.parse("token:ci") == Actor("token", "ci")
+    for bad in ("alice", "root:alice", ""):
+        with pytest.raises(InvalidInput):
+            Actor.parse(bad)
+
+
+async def test_record_and_filter(audit: AuditService, clock: ManualClock) -> None:
+    start = clock.now
+    await audit.record(
+        None,
+        actor=Actor("admin", "alice"),
+        action="operator.update",
+        extension="101",
+        before={"name": None},
+        after={"name": "A"},
+    )
+    clock.advance(timedelta(hours=1))
+    await audit.record(
+        None, actor="cli:", action="admin.create", extension=None, before=None, after={"username": "bob"}
+    )
+    clock.advance(timedelta(hours=1))
+    await audit.record(
+        None,
+        actor=Actor("admin", "bob"),
+        action="message.delete",
+        extension="102",
+        before={"sha256": "a" * 64},
+        after=None,
+    )
+
+    entries, total = await audit.list()
+    assert total == 3
+    assert [e.action for e in entries] == ["message.delete", "admin.create", "operator.update"]
+    oldest = entries[2]
+    assert oldest.at == start
+    assert oldest.actor == "admin:alice"
+    assert oldest.before == {"name": None}
+    assert oldest.after == {"name": "A"}
+
+    assert (await audit.list(extension="101"))[1] == 1
+    assert (await audit.list(actor="admin"))[1] == 2
+    assert (await audit.list(actor="admin:bob"))[1] == 1
+    assert (await audit.list(actor="cli"))[1] == 1
+    assert (await audit.list(action="admin.create"))[1] == 1
+    assert (await audit.list(since=start + timedelta(hours=1)))[1] == 2
+    assert (await audit.list(until=start + timedelta(hours=1)))[1] == 1
+    page, total = await audit.list(offset=1, limit=1)
+    assert total == 3
+    assert [e.action for e in page] == ["admin.create"]
+    with pytest.raises(InvalidInput):
+        await audit.list(limit=100_000)
+
+
+async def test_entry_in_a_rolled_back_transaction_is_not_kept(audit: AuditService, db: Database) -> None:
+    async def change_that_fails() -> None:
+        async with db.transaction() as session:
+            await audit.record(
+                session,
+                actor=Actor("system", "retention"),
+                action="x",
+                extension=None,
+                before=None,
+                after=None,
+            )
+            raise RuntimeError("change failed")
+
+    with pytest.raises(RuntimeError, match="change failed"):
+        await change_that_fails()
+    assert (await audit.list())[1] == 0
