@@ -7,8 +7,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test unit lint bench deps clean
 
+# Debian packages the tests use: a real browser and a real MariaDB/PostgreSQL.
+TEST_DEBS := chromium mariadb-server postgresql
+
 $(STAMP): pyproject.toml
-	PYTHON=$(PYTHON) ./scripts/install-system-deps.sh
+	PYTHON=$(PYTHON) ./scripts/install-system-deps.sh $(TEST_DEBS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

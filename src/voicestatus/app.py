@@ -19,6 +19,7 @@ from voicestatus.ari.events import ConnectionState, EventStream
 from voicestatus.audio.process import ProcessingSettings
 from voicestatus.config import Config
 from voicestatus.flows.menu import MenuFlow
+from voicestatus.metrics import Metrics
 from voicestatus.flows.router import FLOW_EVENTS, Flow, StasisRouter
 from voicestatus.services.audit import AuditService
 from voicestatus.services.extensions import ExtensionPattern
@@ -38,6 +39,7 @@ class Service:
 
     def __init__(self, config: Config, *, flows: Mapping[str, Flow] | None = None) -> None:
         self.config = config
+        self.metrics = Metrics()
         pattern = ExtensionPattern.parse(config.operators.pattern)
         self.db = Database(config.database.url)
         self.audit = AuditService(self.db)
@@ -58,7 +60,7 @@ class Service:
             config.ari.password,
             timeout=config.ari.request_timeout,
         )
-        self.router = StasisRouter(self.ari, all_flows)
+        self.router = StasisRouter(self.ari, all_flows, on_flow_done=self._on_flow_done)
         self.events = EventStream(
             config.ari.url,
             config.ari.username,
@@ -78,7 +80,13 @@ class Service:
     async def _on_ari_connect(self) -> None:
         await self.ari.set_event_filter(self.config.ari.app, FLOW_EVENTS)
 
+    def _on_flow_done(self, flow: str, outcome: str) -> None:
+        self.metrics.calls.labels(flow=flow or "none", outcome=outcome).inc()
+        if outcome == "error":
+            self.metrics.errors.labels(kind="flow").inc()
+
     def _on_ari_state(self, state: ConnectionState) -> None:
+        self.metrics.ari_connected.set(1 if state is ConnectionState.CONNECTED else 0)
         level = logging.INFO if state is not ConnectionState.DISCONNECTED else logging.WARNING
         log.log(level, "ARI %s (%s)", state.value, self.config.ari.url)
 

@@ -20,6 +20,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("voicestatus.cli.demo", "demo"),
     "sandbox": ("voicestatus.cli.sandbox", "sandbox"),
     "dialplan": ("voicestatus.cli.dialplan", "dialplan"),
+    "admin": ("voicestatus.cli.admin", "admin"),
+    "operators": ("voicestatus.cli.operators", "operators"),
+    "freepbx": ("voicestatus.cli.freepbx", "freepbx"),
+    "import-legacy": ("voicestatus.cli.import_legacy", "import_legacy"),
+    "doctor": ("voicestatus.cli.doctor", "doctor"),
+    "install": ("voicestatus.cli.install", "install"),
+    "bench": ("voicestatus.cli.bench", "bench"),
 }
 
 
@@ -28,13 +35,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted(name for name in _COMMANDS if self.get_command(ctx, name) is not None)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module = importlib.import_module(target[0])
+        try:
+            module = importlib.import_module(target[0])
+        except ModuleNotFoundError as exc:
+            if exc.name != target[0]:
+                raise
+            return None
         command: click.Command = getattr(module, target[1])
         return command
 
