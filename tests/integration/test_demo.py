@@ -1,0 +1,93 @@
+"""`voicestatus demo`: everything up on one machine, and nothing left after SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from voicestatus.asterisk.sandbox import Sandbox
+
+pytestmark = pytest.mark.asterisk
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_demo_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
+    name = f"demo-t{os.getpid()}"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICESTATUS_")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "voicestatus", "demo", "--name", name, "--listen", f"127.0.0.1:{port}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        lines = _run_demo_checks(proc, name, port)
+    assert proc.returncode == 0, "".join(lines)
+    status = Sandbox(name).status()
+    Sandbox(name).down(purge=True)
+    assert not status.running, "the demo's sandbox Asterisk was stopped"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def _run_demo_checks(proc: subprocess.Popen[str], name: str, port: int) -> list[str]:
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            lines.append(line)
+            if "Softphone accounts" in line:
+                break
+        banner = "".join(lines)
+        assert "voicestatus demo is running" in banner, banner
+        assert f"http://127.0.0.1:{port}/" in banner
+        assert "SIP registrar  : 127.0.0.1:" in banner
+        for _ in range(9):
+            lines.append(proc.stdout.readline())
+        accounts = [line.split() for line in lines if line.strip().startswith("10")]
+        assert [a[0] for a in accounts] == [str(ext) for ext in range(101, 110)]
+
+        health: dict[str, object] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    health = json.loads(resp.read())
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert health.get("ok") is True, health
+        assert Sandbox(name).status().running
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+            lines.append(rest)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return lines
