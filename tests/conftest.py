@@ -42,6 +42,15 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server for this test session (see tests/postgres_server.py)."""
+    from postgres_server import running_server
+
+    with running_server() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
 def sandbox_info(sandbox: Sandbox) -> SandboxInfo:
     return sandbox.status()
 

@@ -11,24 +11,29 @@ import contextlib
 import logging
 import signal
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from voicestatus.ari.client import AriClient
 from voicestatus.ari.events import ConnectionState, EventStream
+from voicestatus.asterisk.astdb import AmiAstDb
 from voicestatus.audio.process import ProcessingSettings
 from voicestatus.config import Config
 from voicestatus.flows.menu import MenuFlow
-from voicestatus.metrics import Metrics
 from voicestatus.flows.router import FLOW_EVENTS, Flow, StasisRouter
+from voicestatus.flows.unavailable import UnavailableFlow
+from voicestatus.metrics import Metrics
+from voicestatus.services.accounts import AccountService
 from voicestatus.services.audit import AuditService
 from voicestatus.services.extensions import ExtensionPattern
 from voicestatus.services.messages import MessageService
+from voicestatus.services.mirror import MessageMirror
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
-from voicestatus.web.app import create_web_app
+from voicestatus.web.app import WebContext, create_web_app
 from voicestatus.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,13 @@ class Service:
             ProcessingSettings.from_config(config),
             max_upload_seconds=config.media.max_upload_seconds,
         )
-        all_flows: dict[str, Flow] = {"menu": MenuFlow(config, self.operators, self.desk)}
+        self.mirror = _mirror(config, self)
+        if self.mirror is not None:
+            self.desk.on_change(self.mirror.on_change)
+        all_flows: dict[str, Flow] = {
+            "menu": MenuFlow(config, self.operators, self.desk),
+            "unavailable": UnavailableFlow(config, self.operators, self.desk, self.metrics),
+        }
         all_flows.update(flows or {})
         self.ari = AriClient(
             config.ari.url,
@@ -72,10 +83,19 @@ class Service:
             min_delay=config.ari.reconnect_min_delay,
             max_delay=config.ari.reconnect_max_delay,
         )
+        self.accounts = AccountService(
+            self.db, audit=self.audit, session_ttl=timedelta(hours=config.http.session_hours)
+        )
+        web_context = WebContext(
+            config=config, db=self.db, operators=self.operators, messages=self.messages, desk=self.desk,
+            audit=self.audit, accounts=self.accounts, metrics=self.metrics, media=self.media,
+            health=self.health,
+        )  # fmt: skip
         self.web = WebServer(
-            create_web_app(self.health, media=self.media), config.http.host, config.http.port
+            create_web_app(self.health, media=self.media, ctx=web_context), config.http.host, config.http.port
         )
         self._stopped = asyncio.Event()
+        self._mirror_task: asyncio.Task[None] | None = None
 
     async def _on_ari_connect(self) -> None:
         await self.ari.set_event_filter(self.config.ari.app, FLOW_EVENTS)
@@ -84,6 +104,15 @@ class Service:
         self.metrics.calls.labels(flow=flow or "none", outcome=outcome).inc()
         if outcome == "error":
             self.metrics.errors.labels(kind="flow").inc()
+
+    async def _resync_mirror(self) -> None:
+        """Heal the co-located mirror after downtime; a failure is logged, not fatal."""
+        assert self.mirror is not None
+        try:
+            await self.mirror.sync_all()
+        except Exception:
+            self.metrics.errors.labels(kind="mirror").inc()
+            log.exception("co-located mirror re-sync failed")
 
     def _on_ari_state(self, state: ConnectionState) -> None:
         self.metrics.ari_connected.set(1 if state is ConnectionState.CONNECTED else 0)
@@ -102,6 +131,8 @@ class Service:
         await self.db.migrate()
         await self.web.start()
         self.events.start()
+        if self.mirror is not None:
+            self._mirror_task = asyncio.create_task(self._resync_mirror(), name="mirror-resync")
         log.info(
             "voicestatus listening on http://%s (public %s)",
             self.config.http.listen,
@@ -112,6 +143,8 @@ class Service:
         """Stop taking calls, let running ones finish briefly, then close everything."""
         await self.events.close()
         await self.router.drain(timeout=5)
+        if self._mirror_task is not None:
+            await asyncio.wait([self._mirror_task], timeout=5)
         await self.web.stop()
         await self.ari.aclose()
         await self.db.close()
@@ -132,3 +165,14 @@ class Service:
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
             await self.stop()
+
+
+def _mirror(config: Config, service: Service) -> MessageMirror | None:
+    """The co-located mirror when ``[asterisk] sounds_dir`` is set."""
+    ast = config.asterisk
+    if not ast.sounds_dir:
+        return None
+    astdb = AmiAstDb(ast.ami_url, ast.ami_username, ast.ami_password) if ast.ami_username else None
+    if astdb is None:
+        log.warning("[asterisk] ami_username is empty: mirror files are written but AstDB keys are not")
+    return MessageMirror(Path(ast.sounds_dir), service.media, service.messages, service.operators, astdb)

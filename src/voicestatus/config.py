@@ -45,6 +45,10 @@ class HttpConfig:
     listen: str = "127.0.0.1:8080"
     public_url: str = "http://127.0.0.1:8080"
     metrics_public: bool = True
+    session_hours: float = 12.0
+    login_attempts: int = 10
+    login_window_seconds: float = 300.0
+    trusted_proxies: str = ""
 
     @property
     def host(self) -> str:
@@ -139,6 +143,9 @@ class AsteriskConfig:
     sounds_dir: str = ""
     dial_template: str = "PJSIP/${EXTEN}"
     ring_seconds: int = 20
+    ami_url: str = "tcp://127.0.0.1:5038"
+    ami_username: str = ""
+    ami_password: str = ""
 
 
 @dataclass(frozen=True)

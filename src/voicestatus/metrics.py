@@ -22,7 +22,9 @@ class Metrics:
             "voicestatus_calls", "Calls handled, by flow and outcome", ["flow", "outcome"], registry=r
         )
         self.plays = Counter(
-            "voicestatus_message_plays", "Operator messages played to callers, by reason", ["reason"],
+            "voicestatus_message_plays",
+            "Operator messages played to callers, by reason",
+            ["reason"],
             registry=r,
         )
         self.fallbacks = Counter(

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock, fresh_database, url_for_tests
+from voicestatus.storage.testing import ManualClock
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(url_for_tests(tmp_path))
-    yield database
-    await database.close()
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_for_tests(request, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
@@ -104,3 +104,22 @@ async def test_entry_in_a_rolled_back_transaction_is_not_kept(audit: AuditServic
     with pytest.raises(RuntimeError, match="change failed"):
         await change_that_fails()
     assert (await audit.list())[1] == 0
+
+
+async def test_filters_must_be_printable_text(audit: AuditService) -> None:
+    # PostgreSQL cannot even compare text holding NUL; every backend answers the same.
+    with pytest.raises(InvalidInput, match="extension"):
+        await audit.list(extension="101\x00")
+    with pytest.raises(InvalidInput, match="actor"):
+        await audit.list(actor="admin:\x00")
+    with pytest.raises(InvalidInput, match="action"):
+        await audit.list(action="operator.update\x00")
+
+
+async def test_control_characters_in_an_actor_are_stored_replaced(audit: AuditService) -> None:
+    await audit.record(
+        None, actor="token:ci\x00\n", action="x", extension=None, before={"note": "a\x00b"}, after=None
+    )
+    entries, _ = await audit.list()
+    assert entries[0].actor == "token:ci\ufffd\ufffd"
+    assert entries[0].before == {"note": "a\x00b"}

@@ -10,23 +10,23 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
+from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService, UnknownOperator
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock, fresh_database, url_for_tests
+from voicestatus.storage.testing import ManualClock
 
 PHONE = Actor("phone", "PJSIP/101-0000001a")
 ADMIN = Actor("admin", "alice")
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(url_for_tests(tmp_path))
-    yield database
-    await database.close()
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_for_tests(request, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
@@ -95,6 +95,11 @@ async def test_accept_is_audited_with_before_and_after(
     assert entries[0].actor == "admin:alice"
     assert entries[0].before == {"status": 1, "message_id": first.id, "sha256": SHA_A, "active": True}
     assert entries[0].after == {"status": 1, "message_id": second.id, "sha256": SHA_B, "active": True}
+
+
+async def test_actor_with_control_characters_is_kept_readable(messages: MessageService) -> None:
+    view = await accept(messages, SHA_A, actor=Actor("token", "ci\x00bot"))
+    assert view.created_by == "token:ci\ufffdbot"
 
 
 async def test_status_messages_are_independent(messages: MessageService, ops: OperatorService) -> None:

@@ -10,13 +10,14 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import OperatorService, OperatorView, UnknownOperator
 from voicestatus.storage import Database
 from voicestatus.storage.models import Operator
-from voicestatus.storage.testing import ManualClock, fresh_database, url_for_tests
+from voicestatus.storage.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 SHA = "ab" * 32
@@ -26,11 +27,10 @@ def is_allowed(ext: str) -> bool:
     return len(ext) == 3 and ext.startswith("1")
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(url_for_tests(tmp_path))
-    yield database
-    await database.close()
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_for_tests(request, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
@@ -196,6 +196,8 @@ async def test_list_orders_numerically_searches_and_pages(ops: OperatorService) 
     assert total == 0
     with pytest.raises(InvalidInput):
         await ops.list(limit=0)
+    with pytest.raises(InvalidInput, match="search"):
+        await ops.list(search="1\x00")
 
 
 async def test_list_by_state(ops: OperatorService, db: Database, clock: ManualClock) -> None:

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import ConfigError
 from voicestatus.storage import (
     Database,
@@ -22,7 +23,6 @@ from voicestatus.storage import (
     migrate,
 )
 from voicestatus.storage.models import Base, Message, Operator
-from voicestatus.storage.testing import fresh_database, url_for_tests
 
 TABLES = {
     "operators",
@@ -37,11 +37,10 @@ TABLES = {
 }
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(url_for_tests(tmp_path))
-    yield database
-    await database.close()
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_for_tests(request, tmp_path) as database:
+        yield database
 
 
 def test_public_urls_choose_async_drivers() -> None:

@@ -140,7 +140,9 @@ def wait_ready(
     """Poll ARI until it answers 200; fail early with the log tail if Asterisk dies."""
     deadline = time.monotonic() + timeout
     while True:
-        if not pid_alive(pid, root):
+        # Not checked against ``root``: until the spawning shell has exec'd
+        # chroot (a moment on a busy machine) the PID still has the host's root.
+        if not pid_alive(pid):
             raise SandboxStartFailed(f"Asterisk exited during start-up:\n{log_tail(*logs)}")
         last = _ari_status(port, auth)
         if last == "200":

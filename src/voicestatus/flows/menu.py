@@ -50,6 +50,7 @@ class MenuFlow:
         self.operators = operators
         self.desk = desk
         self.default_status = config.statuses[0].digit
+        self.status_digits = [str(s.digit) for s in config.statuses]
 
     async def __call__(self, call: CallSession) -> None:
         await call.answer()
@@ -67,7 +68,11 @@ class MenuFlow:
         claimed = call.args[1] if len(call.args) > 1 and call.args[1] else call.channel.caller.number
         if is_valid_extension(claimed) and self.operators.allowed(claimed):
             operator = await self.operators.get(claimed)
-            if operator is not None and operator.enabled and not operator.has_pin:
+            if operator is not None and not operator.enabled:
+                log.info("menu: operator %s is disabled; refusing the menu", claimed)
+                await call.play(prompts.NOT_ALLOWED)
+                return None
+            if operator is not None and not operator.has_pin:
                 return claimed
         else:
             log.info("menu: caller ID %r is not an operator; asking for extension and PIN", claimed[:40])
@@ -132,8 +137,11 @@ class MenuFlow:
             if digit == keys.repeat:
                 announce = True
             elif digit == keys.record:
-                await self._record(call, extension, state.status, actor)
-                announce = True
+                status = await self._choose_status(call)
+                if status is not None:
+                    if not await self._record(call, extension, status, actor):
+                        return
+                    announce = True
             elif digit in (keys.delete, keys.listen, keys.toggle) and not state.has_message:
                 await call.play(prompts.NO_MESSAGE)
             elif digit == keys.delete:
@@ -143,30 +151,48 @@ class MenuFlow:
                 await call.play(self._media(state.sha256), interruptible=True)
                 call.clear_digits()
             elif digit == keys.toggle:
-                enabled = await self.desk.set_enabled(extension, not state.active, actor=actor)
-                await call.play(prompts.MESSAGE_ACTIVE if enabled else prompts.MESSAGE_OFF)
+                await self.desk.set_enabled(extension, not state.active, actor=actor)
+                now = await self._state(extension)
+                await call.play(prompts.MESSAGE_ACTIVE if now.active else prompts.MESSAGE_OFF)
             else:
                 await call.play(prompts.INVALID)
 
     def _media(self, sha256: str) -> str:
         return self.desk.media_url(self.config.http.public_url, sha256)
 
+    async def _choose_status(self, call: CallSession) -> int | None:
+        """Which status to record for; asked only when the catalogue has several."""
+        if len(self.status_digits) == 1:
+            return self.default_status
+        for _ in range(self.phone.menu_repeats + 1):
+            await call.play(prompts.status_choice(self.status_digits), interruptible=True)
+            digit = await call.read_digit(self.phone.menu_timeout)
+            if digit is None:
+                continue
+            if digit in self.status_digits:
+                return int(digit)
+            if digit == self.keys.leave:
+                return None
+            await call.play(prompts.INVALID)
+        return None
+
     # -- record and review ----------------------------------------------------------------
 
-    async def _record(self, call: CallSession, extension: str, status: int, actor: Actor) -> None:
+    async def _record(self, call: CallSession, extension: str, status: int, actor: Actor) -> bool:
+        """Record, review, maybe publish; False when the caller went quiet in review."""
         while True:
             audio = await self._take_recording(call)
             if audio is None:
                 await call.play(prompts.TOO_SHORT)
-                return
+                return True
             await self.desk.stage(audio)
             choice = await self._review(call, audio)
             if choice == "accept":
                 await self.desk.publish(extension, status, audio, actor=actor)
                 await call.play(prompts.SAVED)
-                return
+                return True
             if choice != "rerecord":
-                return
+                return choice != "timeout"
 
     async def _take_recording(self, call: CallSession) -> ProcessedAudio | None:
         """Record once; None when the recording is refused (silent, too short)."""
@@ -188,6 +214,10 @@ class MenuFlow:
         except AudioRejected as exc:
             log.info("menu: recording refused on %r: %s", call.channel.name, exc.message)
             return None
+        finally:
+            # The "#" that ended the recording (and anything pressed while it was
+            # processed) must not be taken as a review choice.
+            call.clear_digits()
 
     async def _review(self, call: CallSession, audio: ProcessedAudio) -> str | None:
         keys = self.keys
@@ -198,7 +228,7 @@ class MenuFlow:
             if digit is None:
                 silent_rounds += 1
                 if silent_rounds > self.phone.menu_repeats:
-                    return None
+                    return "timeout"
                 continue
             silent_rounds = 0
             if digit == keys.accept:

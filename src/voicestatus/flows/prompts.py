@@ -10,6 +10,8 @@ temporary greeting, or press 2 to erase it"); with other keys it composes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from voicestatus.config import PhoneKeys
 
 KEY_SOUNDS = {"*": "digits/star", "#": "digits/pound"}
@@ -39,6 +41,7 @@ ENTER_PIN = s("agent-pass")
 LOGIN_INCORRECT = s("vm-incorrect")
 SORRY = [s("im-sorry"), s("please-try-again")]
 PLEASE_TRY_AGAIN = s("please-try-again")
+NOT_ALLOWED = s("feature-not-avail-line")
 
 # Every sound file the phone menu may play, for `doctor`.
 MENU_SOUNDS = (
@@ -72,6 +75,7 @@ MENU_SOUNDS = (
     "to-rerecord-it",
     "please-try-again",
     "im-sorry",
+    "feature-not-avail-line",
 )
 
 
@@ -104,6 +108,14 @@ def main_menu(keys: PhoneKeys, *, has_message: bool, active: bool) -> list[str]:
         media.append(s("vm-star-cancel"))
     else:
         media += [s("vm-press"), key(keys.leave), s("cancelled")]
+    return media
+
+
+def status_choice(digits: Sequence[str]) -> list[str]:
+    """Which status to record for: "press 1, press 2, ..." (core sounds have no status names)."""
+    media: list[str] = []
+    for digit in digits:
+        media += [s("vm-press"), key(digit)]
     return media
 
 

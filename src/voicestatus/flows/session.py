@@ -59,7 +59,9 @@ class CallSession:
         self.played: list[str] = []
         self.activity = "starting"
         # Results that can arrive before the REST call that caused them returns.
-        self._finished_playbacks: set[str] = set()
+        self._finished_playbacks: dict[str, str] = {}
+        # How the last ``play()`` ended: "done", "failed" (e.g. media not fetched), "stopped".
+        self.last_playback_state = ""
         self._recordings: dict[str, Event] = {}
 
     @property
@@ -73,7 +75,7 @@ class CallSession:
             if event.digit in DTMF_KEYS:
                 self._digits.append(event.digit)
         elif isinstance(event, PlaybackFinished):
-            self._finished_playbacks.add(event.playback.id)
+            self._finished_playbacks[event.playback.id] = event.playback.state
         elif isinstance(event, (RecordingStarted, RecordingFinished, RecordingFailed)):
             self._recordings[event.recording.name] = event
         elif isinstance(event, (StasisEnd, ChannelDestroyed, ChannelHangupRequest)):
@@ -147,9 +149,10 @@ class CallSession:
                 if interruptible and self._digits:
                     with contextlib.suppress(AriError):
                         await self.ari.stop_playback(playback_id)
+                    self.last_playback_state = "stopped"
                     return self._digits[0]
                 if playback_id in self._finished_playbacks:
-                    self._finished_playbacks.discard(playback_id)
+                    self.last_playback_state = self._finished_playbacks.pop(playback_id)
                     return None
                 await self._next_event(None)
         except CallerHungUp:

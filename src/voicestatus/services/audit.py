@@ -27,6 +27,19 @@ ACTOR_KINDS: tuple[str, ...] = get_args(ActorKind)
 MAX_PAGE = 1000
 
 
+def storable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit``, non-printable characters replaced (PostgreSQL refuses NUL)."""
+    text = text[:limit]
+    return text if text.isprintable() else "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def text_filter(value: str | None, field: str) -> str | None:
+    """A search/filter term from outside: printable text only, as every backend can compare it."""
+    if value is not None and not (isinstance(value, str) and value.isprintable()):
+        raise InvalidInput(f"{field} must be printable text")
+    return value
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who made a change, rendered ``kind:name`` (``phone:PJSIP/101-0000001a``, ``admin:alice``)."""
@@ -88,7 +101,7 @@ class AuditService:
         """Add one entry, inside ``session``'s transaction if given, else in its own."""
         row = AuditLog(
             at=self._clock(),
-            actor=str(actor)[:200],
+            actor=storable(str(actor), 200),
             action=action,
             extension=extension,
             before=before,
@@ -119,6 +132,9 @@ class AuditService:
         """
         if offset < 0 or not 0 < limit <= MAX_PAGE:
             raise InvalidInput(f"offset must be >= 0 and limit 1..{MAX_PAGE}")
+        extension = text_filter(extension, "extension")
+        actor = text_filter(actor, "actor")
+        action = text_filter(action, "action")
         conditions = []
         if extension is not None:
             conditions.append(AuditLog.extension == extension)

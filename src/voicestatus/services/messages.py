@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from voicestatus.errors import InvalidInput
-from voicestatus.services.audit import Actor, AuditService
+from voicestatus.services.audit import Actor, AuditService, storable
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.services.operators import OperatorService, validate_status
 from voicestatus.storage import repository as repo
@@ -154,7 +154,7 @@ class MessageService:
                 talk_duration=float(talk_duration),
                 loudness_lufs=None if loudness_lufs is None else float(loudness_lufs),
                 created_at=now,
-                created_by=str(actor)[:200],
+                created_by=storable(str(actor), 200),
                 is_current=True,
             )
             session.add(row)

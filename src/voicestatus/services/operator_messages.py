@@ -44,7 +44,11 @@ class OperatorMessages:
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
 
-    async def _changed(self, extension: str) -> None:
+    async def notify(self, extension: str) -> None:
+        """Tell listeners that what callers of ``extension`` hear may have changed.
+
+        For changes made outside this class (expiry, enabled, active status).
+        """
         for listener in self._listeners:
             try:
                 await listener(extension)
@@ -87,19 +91,26 @@ class OperatorMessages:
             loudness_lufs=audio.loudness_lufs,
             actor=actor,
         )
-        await self._changed(extension)
+        await self.notify(extension)
         return view
 
     async def delete(self, extension: str, status: int, *, actor: Actor) -> bool:
         deleted = await self.messages.delete(extension, status, actor=actor)
         if deleted:
-            await self._changed(extension)
+            await self.notify(extension)
         return deleted
 
     async def set_enabled(self, extension: str, enabled: bool, *, actor: Actor) -> bool:
         state = await self.messages.set_enabled(extension, enabled, actor=actor)
-        await self._changed(extension)
+        await self.notify(extension)
         return state
+
+    async def restore(self, extension: str, status: int, *, actor: Actor) -> MessageView | None:
+        """Undo: bring back the message deleted or replaced last."""
+        view = await self.messages.restore(extension, status, actor=actor)
+        if view is not None:
+            await self.notify(extension)
+        return view
 
     def media_url(self, public_url: str, sha256: str, *, wideband: bool = False) -> str:
         """The ``sound:`` URI Asterisk plays for a stored message."""

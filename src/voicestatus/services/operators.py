@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicestatus.errors import InvalidInput, VoiceStatusError
-from voicestatus.services.audit import Actor, AuditService
+from voicestatus.services.audit import Actor, AuditService, text_filter
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
@@ -239,6 +239,7 @@ class OperatorService:
         """
         if offset < 0 or not 0 < limit <= MAX_PAGE:
             raise InvalidInput(f"offset must be >= 0 and limit 1..{MAX_PAGE}")
+        search = text_filter(search, "search")
         conditions = []
         if search:
             conditions.append(repo.search_condition(search))

@@ -1,8 +1,9 @@
 """Helpers for tests that need a real database and a controllable clock.
 
-Tests run on SQLite in a temporary directory by default; set
-``VOICESTATUS_TEST_DATABASE_URL=postgresql://...`` to run the same tests on a
-PostgreSQL database, which is emptied before each test.
+``url_for_tests`` gives SQLite in a temporary directory by default; set
+``VOICESTATUS_TEST_DATABASE_URL=postgresql://...`` to use a PostgreSQL database
+instead, which ``fresh_database`` empties before each test. (The storage and
+service tests run on both backends anyway, starting a private PostgreSQL.)
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ from voicestatus.storage.media import MediaStore
 
 _NAME = re.compile(r"(?P<sha>[0-9a-f]{64})\.(?P<fmt>wav|wav16)")
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+# res_http_media_cache picks the file format from Content-Type before the URL's
+# extension; "audio/wav" means 8 kHz "wav" to Asterisk, which then refuses a
+# 16 kHz file ("Unexpected frequency mismatch"). A type Asterisk does not map
+# makes it use the ".wav16" extension, i.e. its 16 kHz wav16 format.
+MEDIA_TYPES = {"wav": "audio/wav", "wav16": "audio/x-wav16"}
 
 
 def media_router(store: MediaStore) -> APIRouter:
@@ -36,7 +41,7 @@ def media_router(store: MediaStore) -> APIRouter:
             return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_FOREVER})
         return FileResponse(
             path,
-            media_type="audio/wav",
+            media_type=MEDIA_TYPES[fmt],
             headers={"ETag": etag, "Cache-Control": CACHE_FOREVER},
         )
 

@@ -1,0 +1,259 @@
+"""``voicestatus freepbx apply|revert|dialplan``: wire FreePBX to voicestatus.
+
+Thin over :mod:`voicestatus.freepbx`: parse options, show the before/after
+table, report progress and the reload's outcome, turn errors into clear
+messages and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from voicestatus.asterisk.dialplan import render_dialplan
+from voicestatus.cli.dialplan import write_atomically
+from voicestatus.config import Config, load_config
+from voicestatus.errors import VoiceStatusError
+from voicestatus.freepbx import custom_conf
+from voicestatus.freepbx.credentials import database_params
+from voicestatus.freepbx.selection import Selection, parse_selection
+from voicestatus.freepbx.users import FREEPBX_REASONS, UsersTable, check_reasons
+from voicestatus.freepbx.wiring import Change, FreepbxWiring, Outcome, ReloadFailed
+from voicestatus.services.audit import Actor
+from voicestatus.storage.database import Database
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).",
+)
+reasons_option = click.option(
+    "--reasons",
+    default=",".join(FREEPBX_REASONS),
+    show_default=True,
+    help="Which FreePBX destinations: noanswer, busy, chanunavail (comma-separated).",
+)
+dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+
+
+@click.group()
+def freepbx() -> None:
+    """Point FreePBX extensions at voicestatus (and back)."""
+
+
+def _actor() -> Actor:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return Actor("cli", user)
+
+
+def _table(changes: list[Change], header: tuple[str, str]) -> None:
+    if not changes:
+        return
+    widths = [
+        max(len("extension"), *(len(c.extension) for c in changes)),
+        max(len("reason"), *(len(c.reason) for c in changes)),
+        max(len(header[0]), *(len(c.before or "(empty)") for c in changes)),
+    ]
+    click.echo(f"{'extension':<{widths[0]}}  {'reason':<{widths[1]}}  {header[0]:<{widths[2]}}  {header[1]}")
+    for c in changes:
+        click.echo(
+            f"{c.extension:<{widths[0]}}  {c.reason:<{widths[1]}}  "
+            f"{c.before or '(empty)':<{widths[2]}}  {c.after or '(empty)'}"
+        )
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    with click.progressbar(length=total, label=label, show_pos=True, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _count(changes: list[Change]) -> int:
+    return len({c.extension for c in changes})
+
+
+async def _run(config: Config, action: Callable[[FreepbxWiring], object]) -> Outcome:
+    table = UsersTable(database_params(config.freepbx))
+    db = Database(config.database.url)
+    try:
+        await db.migrate()
+        wiring = FreepbxWiring(
+            db,
+            table,
+            destination=config.freepbx.destination,
+            reload_command=config.freepbx.reload_command,
+        )
+        result = action(wiring)
+        assert asyncio.iscoroutine(result)
+        outcome: Outcome = await result
+        return outcome
+    finally:
+        await db.close()
+
+
+def _report(outcome: Outcome, verb: str) -> None:
+    if outcome.reload is not None:
+        click.echo(f"Reload: {outcome.reload.describe()}")
+    n = _count(outcome.changes)
+    if outcome.dry_run:
+        click.echo(
+            f"Dry run: {len(outcome.changes)} destination(s) on {n} extension(s) would be {verb}; "
+            "nothing was changed."
+        )
+    elif outcome.changes:
+        click.echo(f"{verb.capitalize()}: {len(outcome.changes)} destination(s) on {n} extension(s).")
+    else:
+        click.echo(f"Nothing to do: nothing was {verb}.")
+
+
+def _load(config_path: Path | None, overrides: dict[str, str | None]) -> Config:
+    config = load_config(config_path)
+    fields = {k: v for k, v in overrides.items() if v is not None}
+    if fields:
+        import dataclasses
+
+        config = config.replace(freepbx=dataclasses.replace(config.freepbx, **fields))
+    return config
+
+
+freepbx_options = [
+    click.option("--freepbx-conf", default=None, help="FreePBX's freepbx.conf ([freepbx] config_file)."),
+    click.option(
+        "--database-url", default=None, help="mysql://user:pass@host/asterisk ([freepbx] database_url)."
+    ),
+    click.option("--reload-command", default=None, help="Instead of [freepbx] reload_command."),
+]
+
+
+def _with_freepbx_options(func: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(freepbx_options):
+        func = option(func)
+    return func
+
+
+@freepbx.command()
+@click.option("--extensions", required=True, help="Extensions: 101-130,205 or a pattern like _1XX.")
+@reasons_option
+@dry_run_option
+@config_option
+@_with_freepbx_options
+def apply(
+    extensions: str,
+    reasons: str,
+    dry_run: bool,
+    config_path: Path | None,
+    freepbx_conf: str | None,
+    database_url: str | None,
+    reload_command: str | None,
+) -> None:
+    """Send unanswered/busy/unavailable calls of these extensions to voicestatus."""
+    try:
+        config = _load(
+            config_path,
+            {"config_file": freepbx_conf, "database_url": database_url, "reload_command": reload_command},
+        )
+        selection = parse_selection(extensions)
+        wanted = check_reasons(r.strip() for r in reasons.split(",") if r.strip())
+
+        async def act(wiring: FreepbxWiring) -> Outcome:
+            preview = await wiring.apply(selection, wanted, actor=_actor(), dry_run=True)
+            _table(preview.changes, ("before", "after"))
+            if preview.unchanged:
+                click.echo(f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}.")
+            if dry_run or not preview.changes:
+                preview.dry_run = dry_run
+                return preview
+            with _progress(_count(preview.changes), "Updating FreePBX") as step:
+                return await wiring.apply(selection, wanted, actor=_actor(), progress=step)
+
+        outcome = asyncio.run(_run(config, act))
+    except ReloadFailed as exc:
+        raise click.ClickException(exc.message) from exc
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    _report(outcome, "applied")
+
+
+@freepbx.command()
+@click.option("--extensions", default=None, help="Only these extensions (default: every one applied).")
+@reasons_option
+@dry_run_option
+@config_option
+@_with_freepbx_options
+def revert(
+    extensions: str | None,
+    reasons: str,
+    dry_run: bool,
+    config_path: Path | None,
+    freepbx_conf: str | None,
+    database_url: str | None,
+    reload_command: str | None,
+) -> None:
+    """Put back the destinations 'apply' replaced."""
+    try:
+        config = _load(
+            config_path,
+            {"config_file": freepbx_conf, "database_url": database_url, "reload_command": reload_command},
+        )
+        selection: Selection | None = parse_selection(extensions) if extensions else None
+        wanted = check_reasons(r.strip() for r in reasons.split(",") if r.strip())
+
+        async def act(wiring: FreepbxWiring) -> Outcome:
+            preview = await wiring.revert(selection, wanted, actor=_actor(), dry_run=True)
+            _table(preview.changes, ("now", "restored"))
+            for change, why in preview.skipped:
+                click.echo(f"skipped {change.extension} {change.reason}: {why}")
+            if dry_run or not preview.changes:
+                preview.dry_run = dry_run
+                return preview
+            with _progress(_count(preview.changes), "Restoring FreePBX") as step:
+                return await wiring.revert(selection, wanted, actor=_actor(), progress=step)
+
+        outcome = asyncio.run(_run(config, act))
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    _report(outcome, "reverted")
+
+
+@freepbx.command("dialplan")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(custom_conf.DEFAULT_PATH),
+    show_default=True,
+    help="The extensions_custom.conf to update.",
+)
+@click.option("--print", "print_only", is_flag=True, help="Print the block instead of writing it.")
+@config_option
+def dialplan_cmd(path: Path, print_only: bool, config_path: Path | None) -> None:
+    """Write the voicestatus dialplan into extensions_custom.conf (a marked block)."""
+    try:
+        config = load_config(config_path)
+        text = render_dialplan(config, "freepbx", source=str(config_path) if config_path else None)
+        if print_only:
+            click.echo(custom_conf.block(text), nl=False)
+            return
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+        merged = custom_conf.merge(existing, text)
+        if merged == existing:
+            click.echo(f"{path} is up to date.")
+            return
+        write_atomically(path, merged)
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot update {path}: {exc.strerror or exc}") from exc
+    click.echo(f"Updated the voicestatus block in {path}. Now run: fwconsole reload")

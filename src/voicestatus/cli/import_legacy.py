@@ -1,0 +1,117 @@
+"""``voicestatus import-legacy``: take over a seed-article installation.
+
+Builds the same services ``serve`` uses (database, media store, message
+processing) without ARI, reads the ``op_alert`` flags through AMI or from an
+``astdb.sqlite3`` file, and prints one line per operator as it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from voicestatus.audio.process import ProcessingSettings
+from voicestatus.config import Config, load_config
+from voicestatus.errors import VoiceStatusError
+from voicestatus.freepbx.ami import AmiCommands
+from voicestatus.freepbx.legacy import (
+    DEFAULT_SOUNDS_DIR,
+    ImportItem,
+    ImportReport,
+    LegacyImporter,
+    flags_from_ami,
+    flags_from_astdb_file,
+    recordings,
+)
+from voicestatus.services.audit import Actor, AuditService
+from voicestatus.services.extensions import ExtensionPattern
+from voicestatus.services.messages import MessageService
+from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.services.operators import OperatorService
+from voicestatus.storage.database import Database
+from voicestatus.storage.media import MediaStore
+
+
+def _status_digit(config: Config, wanted: str | None) -> int:
+    if wanted is None:
+        return config.statuses[0].digit
+    for status in config.statuses:
+        if wanted in (str(status.digit), status.key):
+            return status.digit
+    known = ", ".join(f"{s.digit}={s.key}" for s in config.statuses)
+    raise click.BadParameter(f"unknown status {wanted!r} (configured: {known})", param_hint="--status")
+
+
+async def _import(
+    config: Config, sounds_dir: Path, astdb: Path | None, status: int, dry_run: bool
+) -> ImportReport:
+    if astdb is not None:
+        flags = await asyncio.to_thread(flags_from_astdb_file, astdb)
+    else:
+        flags = await flags_from_ami(AmiCommands.from_config(config.asterisk))
+    files = await asyncio.to_thread(recordings, sounds_dir)
+    click.echo(f"Found {len(flags)} op_alert flag(s) and {len(files)} rec_<ext>.wav file(s).")
+    pattern = ExtensionPattern.parse(config.operators.pattern)
+    db = Database(config.database.url)
+    try:
+        await db.migrate()
+        audit = AuditService(db)
+        operators = OperatorService(db, is_allowed=pattern.matches, audit=audit)
+        messages = MessageService(db, operators, audit=audit)
+        desk = OperatorMessages(
+            messages,
+            MediaStore(Path(config.media.dir)),
+            ProcessingSettings.from_config(config),
+            max_upload_seconds=config.media.max_upload_seconds,
+        )
+        importer = LegacyImporter(
+            db, desk, is_operator=pattern.matches, status=status, actor=Actor("cli", "import-legacy")
+        )
+        total = len(set(flags) | set(files))
+        done = 0
+
+        def progress(item: ImportItem) -> None:
+            nonlocal done
+            done += 1
+            click.echo(f"[{done}/{total}] {item.extension}: {item.outcome} ({item.detail})")
+
+        return await importer.run(flags, files, dry_run=dry_run, progress=progress)
+    finally:
+        await db.close()
+
+
+@click.command("import-legacy")
+@click.option(
+    "--sounds-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=DEFAULT_SOUNDS_DIR,
+    show_default=True,
+    help="Where the article's Record() left rec_<ext>.wav.",
+)
+@click.option(
+    "--astdb",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Read op_alert flags from this astdb.sqlite3 instead of asking Asterisk over AMI.",
+)
+@click.option("--status", "status_name", default=None, help="Status digit or key (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Report what would be imported; change nothing.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Configuration file (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).")  # fmt: skip
+def import_legacy(
+    sounds_dir: Path, astdb: Path | None, status_name: str | None, dry_run: bool, config_path: Path | None
+) -> None:
+    """Import a seed-article installation: op_alert flags and rec_<ext>.wav files."""
+    try:
+        config = load_config(config_path)
+        status = _status_digit(config, status_name)
+        report = asyncio.run(_import(config, sounds_dir, astdb, status, dry_run))
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the legacy installation: {exc}") from exc
+    done = report.count("would import") if dry_run else report.count("imported")
+    verb = "would be imported (dry run, nothing changed)" if dry_run else "imported"
+    click.echo(f"{done} message(s) {verb}, {report.count('skipped')} skipped.")

@@ -1,0 +1,1 @@
+"""Pre-flight checks (``voicestatus doctor``), each with its fix."""

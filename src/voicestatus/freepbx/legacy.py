@@ -1,0 +1,175 @@
+"""Taking over an installation built from the seed article.
+
+Such a PBX keeps each operator's message as ``rec_<ext>.wav`` (recorded by
+``Record()``, 8 kHz) and a flag ``op_alert/<ext>`` in AstDB: ``true`` plays
+the message, ``false`` or missing does not. Each file becomes that operator's
+message through :class:`OperatorMessages`, so it is trimmed and normalised
+like any recording; a ``false`` flag imports the message switched off, so
+nothing an operator had silenced starts playing. The source file's sha256
+is remembered (``legacy_imports``): running the import again is a no-op.
+
+File names and AstDB keys are untrusted: only extensions of 1..20 ASCII
+digits that ``[operators] pattern`` allows are considered, and only regular
+files directly in the directory are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from voicestatus.audio.errors import AudioRejected
+from voicestatus.freepbx.ami import AmiCommands
+from voicestatus.services.audit import Actor
+from voicestatus.services.clock import Clock, utcnow
+from voicestatus.services.extensions import is_valid_extension
+from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.storage.database import Database
+from voicestatus.storage.models import LegacyImport
+
+log = logging.getLogger(__name__)
+
+FAMILY = "op_alert"
+DEFAULT_SOUNDS_DIR = "/var/lib/asterisk/sounds/ru/custom"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+_FILE_RE = re.compile(r"rec_([0-9]{1,20})\.wav", re.ASCII)
+_AMI_LINE = re.compile(r"\s*/op_alert/(\S+?)\s*:\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    extension: str
+    outcome: str  # "imported", "would import", "skipped"
+    detail: str
+
+
+@dataclass
+class ImportReport:
+    items: list[ImportItem] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for i in self.items if i.outcome == outcome)
+
+
+def flags_from_astdb_file(path: Path) -> dict[str, str]:
+    """``op_alert`` keys from Asterisk's ``astdb.sqlite3`` (opened read-only)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT key, value FROM astdb WHERE key LIKE '/op_alert/%'").fetchall()
+    finally:
+        conn.close()
+    return {str(k)[len("/op_alert/") :]: str(v) for k, v in rows}
+
+
+async def flags_from_ami(ami: AmiCommands) -> dict[str, str]:
+    """``op_alert`` keys through AMI (``database show op_alert``)."""
+    flags: dict[str, str] = {}
+    for line in await ami.command("database", "show", FAMILY):
+        match = _AMI_LINE.match(line)
+        if match:
+            flags[match.group(1)] = match.group(2)
+    return flags
+
+
+def recordings(directory: Path) -> dict[str, Path]:
+    """``rec_<ext>.wav`` regular files directly in ``directory``, by extension."""
+    found: dict[str, Path] = {}
+    for entry in sorted(directory.iterdir()):
+        match = _FILE_RE.fullmatch(entry.name)
+        if match and entry.is_file() and not entry.is_symlink():
+            found[match.group(1)] = entry
+    return found
+
+
+def _read_limited(path: Path) -> bytes | None:
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    return None if len(data) > MAX_FILE_BYTES else data
+
+
+def _order(ext: str) -> tuple[int, str]:
+    return (len(ext), ext)
+
+
+class LegacyImporter:
+    """Imports seed-article messages as operators' messages for one status."""
+
+    def __init__(
+        self,
+        db: Database,
+        desk: OperatorMessages,
+        *,
+        is_operator: Callable[[str], bool],
+        status: int,
+        actor: Actor,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.desk = desk
+        self.is_operator = is_operator
+        self.status = status
+        self.actor = actor
+        self.clock = clock
+
+    async def run(
+        self,
+        flags: dict[str, str],
+        files: dict[str, Path],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[ImportItem], None] | None = None,
+    ) -> ImportReport:
+        report = ImportReport()
+        for ext in sorted(set(flags) | set(files), key=_order):
+            item = await self._one(ext, flags.get(ext), files.get(ext), dry_run)
+            report.items.append(item)
+            if progress is not None:
+                progress(item)
+        return report
+
+    async def _one(self, ext: str, flag: str | None, path: Path | None, dry_run: bool) -> ImportItem:
+        if not is_valid_extension(ext):
+            return ImportItem(repr(ext)[:40], "skipped", "not an extension")
+        if not self.is_operator(ext):
+            return ImportItem(ext, "skipped", "not allowed by [operators] pattern")
+        if path is None:
+            return ImportItem(ext, "skipped", f"flag {flag!r} but no rec_{ext}.wav")
+        enabled = (flag or "").strip().lower() == "true"
+        try:
+            data = await asyncio.to_thread(_read_limited, path)
+        except OSError as exc:
+            return ImportItem(ext, "skipped", f"cannot read {path.name}: {exc.strerror}")
+        if data is None:
+            return ImportItem(ext, "skipped", f"{path.name} is larger than {MAX_FILE_BYTES >> 20} MB")
+        source_sha = hashlib.sha256(data).hexdigest()
+        async with self.db.session() as session:
+            done = await session.scalar(
+                select(LegacyImport.id).where(
+                    LegacyImport.extension == ext, LegacyImport.source_sha256 == source_sha
+                )
+            )
+        if done is not None:
+            return ImportItem(ext, "skipped", "already imported")
+        try:
+            audio = await self.desk.process_upload(data)
+        except AudioRejected as exc:
+            return ImportItem(ext, "skipped", f"{path.name}: {exc.message}")
+        state = "on" if enabled else f"off (flag {flag or 'missing'})"
+        detail = f"{audio.duration:.1f} s, {state}"
+        if dry_run:
+            return ImportItem(ext, "would import", detail)
+        await self.desk.publish(ext, self.status, audio, actor=self.actor)
+        if not enabled:
+            await self.desk.set_enabled(ext, False, actor=self.actor)
+        async with self.db.transaction() as session:
+            session.add(LegacyImport(extension=ext, source_sha256=source_sha, imported_at=self.clock()))
+        log.info("imported legacy message for extension %s (%s)", ext, state)
+        return ImportItem(ext, "imported", detail)

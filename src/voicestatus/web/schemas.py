@@ -1,0 +1,180 @@
+"""The API's JSON shapes and the conversions from service views into them.
+
+Kept apart from the routes so the OpenAPI schema (and the property-based
+tests generated from it) describe exactly what the handlers return.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from voicestatus.config import Config, Status
+from voicestatus.services.audit import AuditEntry
+from voicestatus.services.messages import MessageService, MessageView
+from voicestatus.services.operators import OperatorView
+from voicestatus.web.errors import NotFound
+
+OperatorState = Literal["active", "expired", "none"]
+Pin = Annotated[str, Field(pattern=r"^[0-9]{4,20}$")]
+Name = Annotated[str, Field(max_length=100)]
+StatusRef = Annotated[int, Field(ge=1, le=9)] | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class MessageOut(BaseModel):
+    status: int
+    status_key: str
+    id: int
+    sha256: str
+    duration: float
+    talk_duration: float
+    loudness_lufs: float | None
+    created_at: datetime
+    created_by: str
+    audio_url: str
+    media_url: str
+    play_count: int
+    last_played_at: datetime | None
+
+
+class OperatorOut(BaseModel):
+    extension: str
+    name: str | None
+    has_pin: bool
+    enabled: bool
+    active_status: int | None
+    active_status_key: str | None
+    message_enabled: bool
+    expires_at: datetime | None
+    expired: bool
+    playing: bool = Field(description="Whether callers hear a message now")
+    updated_at: datetime | None
+    messages: list[MessageOut]
+
+
+class OperatorPage(BaseModel):
+    items: list[OperatorOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class OperatorPatch(BaseModel):
+    """Only the fields present change; ``null`` clears name, PIN, active status and expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    pin: Pin | None = None
+    enabled: bool = True
+    active_status: StatusRef | None = None
+    message_enabled: bool = True
+    expires_at: AwareDatetime | None = None
+
+
+class SwitchOut(BaseModel):
+    extension: str
+    message_enabled: bool
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    extension: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class StatusOut(BaseModel):
+    digit: int
+    key: str
+    names: dict[str, str]
+
+
+class MeOut(BaseModel):
+    kind: Literal["admin", "token", "operator"]
+    name: str
+    extension: str | None
+    csrf_token: str | None
+
+
+class UnknownStatus(NotFound):
+    """The status is neither a digit nor a key of ``[statuses]``."""
+
+    error_id = "unknown-status"
+
+
+def resolve_status(config: Config, ref: str | int) -> Status:
+    """The catalogue entry for a status digit or key."""
+    text = str(ref)
+    for status in config.statuses:
+        if text == str(status.digit) or text == status.key:
+            return status
+    known = ", ".join(f"{s.digit} ({s.key})" for s in config.statuses)
+    raise UnknownStatus(f"Unknown status; known statuses: {known}.", details={"status": text[:40]})
+
+
+def status_key(config: Config, digit: int | None) -> str | None:
+    if digit is None:
+        return None
+    return next((s.key for s in config.statuses if s.digit == digit), str(digit))
+
+
+async def message_out(config: Config, messages: MessageService, view: MessageView) -> MessageOut:
+    stats = await messages.play_stats(view.id)
+    return MessageOut(
+        status=view.status,
+        status_key=status_key(config, view.status) or str(view.status),
+        id=view.id,
+        sha256=view.sha256,
+        duration=round(view.duration, 3),
+        talk_duration=round(view.talk_duration, 3),
+        loudness_lufs=view.loudness_lufs,
+        created_at=view.created_at,
+        created_by=view.created_by,
+        audio_url=f"/api/v1/operators/{view.extension}/messages/{view.status}",
+        media_url=f"/media/{view.sha256}.wav",
+        play_count=stats.count,
+        last_played_at=stats.last_played_at,
+    )
+
+
+async def operator_out(config: Config, messages: MessageService, op: OperatorView) -> OperatorOut:
+    current = await messages.current_all(op.extension)
+    now = datetime.now(UTC)
+    expired = op.expires_at is not None and op.expires_at <= now
+    playing = (
+        op.enabled
+        and op.message_enabled
+        and not expired
+        and any(m.status == op.active_status for m in current)
+    )
+    return OperatorOut(
+        extension=op.extension,
+        name=op.name,
+        has_pin=op.has_pin,
+        enabled=op.enabled,
+        active_status=op.active_status,
+        active_status_key=status_key(config, op.active_status),
+        message_enabled=op.message_enabled,
+        expires_at=op.expires_at,
+        expired=expired,
+        playing=playing,
+        updated_at=op.updated_at,
+        messages=[await message_out(config, messages, m) for m in current],
+    )
+
+
+def audit_out(entry: AuditEntry) -> AuditOut:
+    return AuditOut(**entry.__dict__)

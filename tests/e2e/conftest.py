@@ -1,0 +1,56 @@
+"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+Playwright's own browser downloads are never used: the tests launch the
+system Chromium that ``make test`` installs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    tab = await context.new_page()
+    try:
+        yield tab
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """Where this test's screenshots go (test-artifacts/<test name>/)."""
+    name: str = request.node.name
+    path = artifacts_dir / name.replace("/", "_")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

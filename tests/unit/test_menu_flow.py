@@ -1,0 +1,264 @@
+"""MenuFlow logic, fast: the real session and services over a fake ARI.
+
+The fake answers playbacks and recordings with the events Asterisk would
+send, so the flow runs exactly as on a call; the same paths are proven on
+the real sandbox in tests/integration/test_menu*.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from argon2 import PasswordHasher
+
+from support import wait_until
+from voicestatus.ari.client import AriClient
+from voicestatus.ari.models import (
+    CallerId,
+    Channel,
+    ChannelDtmfReceived,
+    LiveRecording,
+    Playback,
+    PlaybackFinished,
+    RecordingFinished,
+    RecordingStarted,
+    StasisEnd,
+)
+from voicestatus.audio.analysis import tone
+from voicestatus.audio.process import ProcessingSettings
+from voicestatus.audio.wav import encode_wav
+from voicestatus.config import Config, Status
+from voicestatus.errors import AriNotFound
+from voicestatus.flows import prompts
+from voicestatus.flows.menu import MenuFlow
+from voicestatus.flows.session import CallSession
+from voicestatus.services.audit import Actor, AuditService
+from voicestatus.services.messages import MessageService
+from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.services.operators import OperatorService
+from voicestatus.storage.media import MediaStore
+from voicestatus.storage.testing import fresh_database, url_for_tests
+
+ADMIN = Actor("admin", "test")
+
+
+class FakeAri:
+    """Just enough of AriClient for one menu call."""
+
+    def __init__(self) -> None:
+        self.session: CallSession | None = None
+        self.hold: set[str] = set()
+        self.held: dict[str, str] = {}
+        self.recording: str | None = None
+        self.stored: dict[str, bytes] = {}
+        self.hung_up = False
+        self.late_digits = ""
+
+    def _feed(self, event: Any) -> None:
+        assert self.session is not None
+        self.session.feed(event)
+
+    def _channel(self) -> Channel:
+        assert self.session is not None
+        return self.session.channel
+
+    async def answer(self, channel_id: str) -> None:
+        return None
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self.hung_up = True
+        self._feed(StasisEnd(type="StasisEnd", channel=self._channel()))
+
+    async def play(
+        self, channel_id: str, media: Sequence[str], *, lang: str | None = None, playback_id: str = ""
+    ) -> Playback:
+        first = media[0]
+        if first in self.hold:
+            self.held[first] = playback_id
+        else:
+            asyncio.get_running_loop().call_soon(self._finish_playback, playback_id)
+        return Playback(id=playback_id)
+
+    def _finish_playback(self, playback_id: str) -> None:
+        playback = Playback(id=playback_id, state="done")
+        self._feed(PlaybackFinished(type="PlaybackFinished", playback=playback))
+
+    def release(self, media: str) -> None:
+        self.hold.discard(media)
+        self._finish_playback(self.held.pop(media))
+
+    async def stop_playback(self, playback_id: str) -> None:
+        asyncio.get_running_loop().call_soon(self._finish_playback, playback_id)
+
+    async def record(self, channel_id: str, name: str, **options: object) -> LiveRecording:
+        self.recording = name
+        recording = LiveRecording(name=name, state="recording")
+        asyncio.get_running_loop().call_soon(
+            self._feed, RecordingStarted(type="RecordingStarted", recording=recording)
+        )
+        return recording
+
+    def finish_recording(self, audio: bytes) -> None:
+        assert self.recording is not None
+        self.stored[self.recording] = audio
+        recording = LiveRecording(name=self.recording, state="done")
+        self._feed(RecordingFinished(type="RecordingFinished", recording=recording))
+
+    async def cancel_recording(self, name: str) -> None:
+        raise AriNotFound("Recording not found", http_status=404)
+
+    async def get_stored_recording(self, name: str) -> bytes:
+        assert self.session is not None
+        press(self.session, self.late_digits)
+        if name not in self.stored:
+            raise AriNotFound("Recording not found", http_status=404)
+        return self.stored[name]
+
+    async def delete_stored_recording(self, name: str) -> None:
+        if self.stored.pop(name, None) is None:
+            raise AriNotFound("Recording not found", http_status=404)
+
+
+@dataclasses.dataclass
+class Menu:
+    flow: MenuFlow
+    operators: OperatorService
+    messages: MessageService
+    audit: AuditService
+
+    async def call(self, caller: str = "101") -> tuple[FakeAri, CallSession, asyncio.Task[None]]:
+        ari = FakeAri()
+        channel = Channel(id="c1", name="PJSIP/101-00000001", caller=CallerId(number=caller))
+        session = CallSession(cast(AriClient, ari), channel, ["menu"])
+        ari.session = session
+        return ari, session, asyncio.create_task(self.flow(session))
+
+
+async def make_menu(config: Config, tmp_path: Path) -> AsyncIterator[Menu]:
+    db = await fresh_database(url_for_tests(tmp_path))
+    audit = AuditService(db)
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    operators = OperatorService(db, is_allowed=lambda e: len(e) == 3, audit=audit, pin_hasher=cheap)
+    messages = MessageService(db, operators, audit=audit)
+    desk = OperatorMessages(
+        messages,
+        MediaStore(tmp_path / "media"),
+        ProcessingSettings.from_config(config),
+        max_upload_seconds=60,
+    )
+    yield Menu(MenuFlow(config, operators, desk), operators, messages, audit)
+    await db.close()
+
+
+@pytest.fixture
+async def menu(tmp_path: Path) -> AsyncIterator[Menu]:
+    phone = dataclasses.replace(Config().phone, menu_timeout=0.5, menu_repeats=1)
+    async for m in make_menu(Config().replace(phone=phone), tmp_path):
+        yield m
+
+
+def press(session: CallSession, digits: str) -> None:
+    for digit in digits:
+        session.feed(ChannelDtmfReceived(type="ChannelDtmfReceived", digit=digit, channel=session.channel))
+
+
+TONE_WAV = encode_wav(tone(700, 2.0).samples, 8000)
+
+
+async def test_keys_pressed_during_record_instructions_do_not_reach_review(menu: Menu) -> None:
+    ari, session, task = await menu.call()
+    ari.hold.add(prompts.RECORD_INSTRUCTIONS)
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the main menu")
+    press(session, "1")
+    await wait_until(lambda: prompts.RECORD_INSTRUCTIONS in ari.held, what="the instructions")
+    press(session, "3*")
+    ari.release(prompts.RECORD_INSTRUCTIONS)
+    await wait_until(lambda: session.activity == "recording", what="the recording")
+    ari.late_digits = "#"  # the key that ended the recording, reported late
+    ari.finish_recording(TONE_WAV)
+    await wait_until(lambda: "sound:vm-review" in session.played, what="the review menu")
+    await wait_until(lambda: session.activity == "waiting-for-key", what="a review choice")
+    press(session, "1")
+    await wait_until(lambda: prompts.SAVED in session.played, what="saved")
+    press(session, "*")
+    await asyncio.wait_for(task, 10)
+    assert prompts.INVALID not in session.played
+    assert session.played.count(prompts.RECORD_INSTRUCTIONS) == 1, "no re-record from an early 3"
+    assert await menu.messages.playable("101") is not None
+    assert ari.stored == {}, "the recording was deleted from Asterisk"
+
+
+async def test_disabled_operator_is_refused(menu: Menu) -> None:
+    await menu.operators.update("101", enabled=False, actor=ADMIN)
+    ari, session, task = await menu.call()
+    await asyncio.wait_for(task, 10)
+    assert session.played == [prompts.NOT_ALLOWED, prompts.GOODBYE]
+    assert ari.hung_up
+
+
+@pytest.mark.parametrize("caller", ["../../etc/passwd", "101;rm -rf /", "$(id)", "", "1" * 200, "١٠١"])
+async def test_hostile_caller_id_must_log_in(menu: Menu, caller: str) -> None:
+    ari, session, task = await menu.call(caller)
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the extension prompt")
+    assert session.played[:2] == prompts.ENTER_EXTENSION
+    ari.hold.add(prompts.ENTER_PIN)
+    press(session, "#")
+    await wait_until(lambda: prompts.ENTER_PIN in ari.held, what="the PIN prompt")
+    await ari.hangup("c1")
+    await asyncio.gather(task, return_exceptions=True)
+    assert (await menu.operators.list())[1] == 0
+    assert (await menu.audit.list())[1] == 0
+
+
+async def test_invalid_key_then_menu_again(menu: Menu) -> None:
+    _, session, task = await menu.call()
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the main menu")
+    press(session, "7")
+    await wait_until(lambda: session.played.count("sound:vm-tempgreeting") == 2, what="the menu again")
+    press(session, "*")
+    await asyncio.wait_for(task, 10)
+    index = session.played.index(prompts.INVALID)
+    assert session.played[index + 1] == "sound:vm-tempgreeting"
+
+
+async def test_review_silence_leaves_without_saving(menu: Menu) -> None:
+    ari, session, task = await menu.call()
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the main menu")
+    press(session, "1")
+    await wait_until(lambda: session.activity == "recording", what="the recording")
+    ari.finish_recording(TONE_WAV)
+    await asyncio.wait_for(task, 10)
+    assert session.played.count("sound:vm-review") == 2
+    assert session.played[-1] == prompts.GOODBYE
+    assert await menu.messages.current("101", 1) is None
+
+
+@pytest.fixture
+async def statuses_menu(tmp_path: Path) -> AsyncIterator[Menu]:
+    statuses = (Status(1, "away", {"en": "Away"}), Status(2, "lunch", {"en": "Lunch"}))
+    async for m in make_menu(Config().replace(statuses=statuses), tmp_path):
+        yield m
+
+
+async def test_several_statuses_ask_which_one(statuses_menu: Menu) -> None:
+    menu = statuses_menu
+    ari, session, task = await menu.call()
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the main menu")
+    press(session, "1")
+    await wait_until(lambda: "sound:digits/2" in session.played, what="the status choice")
+    press(session, "2")
+    await wait_until(lambda: session.activity == "recording", what="the recording")
+    ari.finish_recording(TONE_WAV)
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the review menu")
+    press(session, "1")
+    await wait_until(lambda: prompts.SAVED in session.played, what="saved")
+    press(session, "*")
+    await asyncio.wait_for(task, 10)
+    assert prompts.status_choice("12") == session.played[5:9]
+    assert await menu.messages.current("101", 1) is None
+    assert await menu.messages.current("101", 2) is not None
