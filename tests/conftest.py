@@ -7,25 +7,18 @@ first run on a machine, then reusing the cache) and taken down at the end.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from support import free_port
 from voicestatus.app import Service
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.config import Config, config_from_dict
 
 SANDBOX_NAME = os.environ.get("VOICESTATUS_TEST_SANDBOX", "pytest")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pymysql
 
+from support import free_port
+
 MARIADBD = "/usr/sbin/mariadbd"
 START_TIMEOUT = 60.0
 
@@ -45,13 +47,6 @@ CREATE TABLE users (
 
 USER = "freepbxuser"
 PASSWORD = "s3cret'pw\\x"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -120,7 +115,7 @@ def start_mariadb(base: Path) -> MariaDB:
          "--auth-root-authentication-method=socket", "--skip-test-db"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     with open(base / "mariadbd.log", "wb") as log:
         process = subprocess.Popen(
             [MARIADBD, "--no-defaults", f"--datadir={datadir}", f"--socket={datadir / 'sock'}",

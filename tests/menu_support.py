@@ -142,11 +142,7 @@ async def audit_actions(service: Service, extension: str = "101") -> list[str]:
 
 
 async def start_listening_to_message(call: DriverCall, session: CallSession) -> None:
-    """Record what the caller hears once the flow plays a message from the media server.
-
-    Listening starts only after the key press: the driver's listening
-    recording holds the phone's channel, so keys sent meanwhile would wait.
-    """
+    """Record what the caller hears once the flow plays a message from the media server."""
     await wait_until(
         lambda: any(item.startswith("sound:http") for item in session.played), 15, "the message to play"
     )

@@ -20,7 +20,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from support import free_port
 from voicestatus.storage import Database, driver_url
 from voicestatus.storage.testing import TEST_DATABASE_URL_ENV, fresh_database
 
@@ -57,13 +57,6 @@ def pg_bindir() -> Path:
     if not candidates:
         raise RuntimeError("PostgreSQL server not installed: apt-get install postgresql")
     return candidates[-1].parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _is_stale(path: Path) -> bool:

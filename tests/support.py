@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from voicestatus.app import Service
 from voicestatus.flows.session import CallSession
@@ -37,3 +38,11 @@ async def wait_activity(service: Service, activity: str, timeout: float = 30) ->
         state = [(s.activity, s.played[-3:]) for s in service.router.sessions.values()]
         raise AssertionError(f"{exc}; calls now: {state}") from None
     return only_session(service)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,6 @@ from voicestatus.services.audit import Actor
 FIXTURES = Path(__file__).parent / "fixtures" / "audio"
 SPEECH_WAV = (FIXTURES / "speech-en-8k.wav").read_bytes()
 PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def speech() -> Pcm:

@@ -71,6 +71,8 @@ class MediaConfig:
     peak_dbfs: float = -1.0
     max_upload_bytes: int = 20 * 1024 * 1024
     max_upload_seconds: float = 300.0
+    history_days: int = 30
+    orphan_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class CallerConfig:
     after_action: AfterAction = "hangup"
     fallback: Fallback = "template"
     media_wait_ms: int = 500
+    message_cache_seconds: float = 2.0
     noanswer: ReasonConfig | None = None
     busy: ReasonConfig | None = None
     unavail: ReasonConfig | None = None
@@ -309,6 +312,8 @@ def _validate(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: [phone] max_seconds must be > 0 and max_silence >= 0")
     if cfg.media.peak_dbfs > 0:
         raise ConfigError(f"{source}: [media] peak_dbfs must be <= 0")
+    if cfg.media.history_days < 0 or cfg.media.orphan_hours < 1:
+        raise ConfigError(f"{source}: [media] history_days must be >= 0 and orphan_hours >= 1")
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

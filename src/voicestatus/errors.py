@@ -8,11 +8,19 @@ so the CLI and the HTTP layer can turn it into a clear message with a stable
     ├── ConfigError                 bad or missing configuration
     ├── SandboxError                the test/demo Asterisk could not be built or run
     ├── InvalidInput                attacker-controlled input refused (caller ID, DTMF, upload)
-    └── AriError                    anything that went wrong talking to Asterisk
-        ├── AriUnreachable          connect/read failures, timeouts
-        ├── AriAuthError            401/403: wrong ARI credentials
-        └── AriRequestError         any other non-2xx answer
-            └── AriNotFound         404: the channel, playback or recording is gone
+    ├── AriError                    anything that went wrong talking to Asterisk's REST Interface
+    │   ├── AriUnreachable          connect/read failures, timeouts
+    │   ├── AriAuthError            401/403: wrong ARI credentials
+    │   └── AriRequestError         any other non-2xx answer
+    │       └── AriNotFound         404: the channel, playback or recording is gone
+    └── AmiError                    the Asterisk Manager Interface (asterisk/ami.py)
+        ├── AmiUnreachable          cannot connect, or no answer in time
+        ├── AmiAuthError            the manager user or secret was refused
+        └── AmiActionError          Asterisk answered an action with an error
+
+Feature modules add narrower leaves of their own (``audio.errors``,
+``asterisk.sandbox_errors``, ``services.operators.UnknownOperator``, ...),
+each with a kebab-case ``error_id``.
 """
 
 from __future__ import annotations

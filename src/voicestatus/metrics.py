@@ -34,6 +34,12 @@ class Metrics:
             registry=r,
         )
         self.errors = Counter("voicestatus_errors", "Errors, by kind", ["kind"], registry=r)
+        self.purged = Counter(
+            "voicestatus_purged",
+            "Removed by retention, by kind (messages, files, orphans, temp)",
+            ["kind"],
+            registry=r,
+        )
         self.ari_connected = Gauge(
             "voicestatus_ari_connected", "1 while the ARI events websocket is connected", registry=r
         )

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Dialog, Page, expect
 
+from support import free_port
 from voicestatus.services.audit import Actor
-from web_support import PASSWORD, SPEECH_WAV, Web, free_port, start_web, web_config
+from web_support import PASSWORD, SPEECH_WAV, Web, start_web, web_config
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from support import free_port
 from voicestatus.services.audit import Actor
-from web_support import SPEECH_WAV, Web, encode, free_port, speech, start_web, web_config
+from web_support import SPEECH_WAV, Web, encode, speech, start_web, web_config
 
 ENDPOINTS = [
     ("GET", "/api/v1/operators"),

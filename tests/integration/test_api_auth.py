@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from support import free_port
 from voicestatus.services.audit import Actor
-from web_support import PASSWORD, SPEECH_WAV, Web, free_port, login_session, start_web, web_config
+from web_support import PASSWORD, SPEECH_WAV, Web, login_session, start_web, web_config
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from web_support import SPEECH_WAV, Web, free_port, start_web, web_config
+from support import free_port
+from web_support import SPEECH_WAV, Web, start_web, web_config
 
 
 @pytest.fixture

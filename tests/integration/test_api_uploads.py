@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from support import free_port
 from voicestatus.audio.wav import encode_wav
-from web_support import SPEECH_WAV, Web, encode, free_port, speech, start_web, web_config
+from web_support import SPEECH_WAV, Web, encode, speech, start_web, web_config
 
 URL = "/api/v1/operators/101/messages/1"
 

@@ -14,23 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from support import free_port
 from voicestatus.asterisk.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_demo_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     name = f"demo-t{os.getpid()}"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICESTATUS_")}
     with subprocess.Popen(
         [sys.executable, "-m", "voicestatus", "demo", "--name", name, "--listen", f"127.0.0.1:{port}"],
@@ -67,7 +59,7 @@ def _run_demo_checks(proc: subprocess.Popen[str], name: str, port: int) -> list[
         assert "SIP registrar  : 127.0.0.1:" in banner
         for _ in range(9):
             lines.append(proc.stdout.readline())
-        accounts = [line.split() for line in lines if line.strip().startswith("10")]
+        accounts = [line.split() for line in lines if " password " in line]
         assert [a[0] for a in accounts] == [str(ext) for ext in range(101, 110)]
 
         health: dict[str, object] = {}

@@ -78,7 +78,7 @@ async def test_hang_up_before_accept_keeps_the_old_message(service: Service, dri
     await call.say(tone(800, 1.0))
     await call.hangup()
     await wait_until(lambda: not service.router.sessions, 10, "both calls to end")
-    await poll(lambda: _no_recordings(service), "the recordings to be deleted from Asterisk")
+    await poll(lambda: _no_recordings(service), "the recordings to be deleted from Asterisk", timeout=35)
     now = await service.messages.playable("101")
     assert now is not None
     assert now.id == old.id

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from postgres_server import autocommit_connection, create_test_database, drop_test_database, free_port
+from postgres_server import autocommit_connection, create_test_database, drop_test_database
+from support import free_port
 from voicestatus.app import Service
 from voicestatus.config import config_from_dict
 from voicestatus.services.audit import Actor, AuditService

@@ -147,7 +147,7 @@ async def test_expired_message_is_treated_as_none(ringing_config: Config, driver
 
 
 async def test_unreachable_media_plays_the_template(ringing_config: Config, driver: CallDriver) -> None:
-    from conftest import free_port
+    from support import free_port
 
     config = with_sections(ringing_config, http={"public_url": f"http://127.0.0.1:{free_port()}"})
     async with running(config) as service:

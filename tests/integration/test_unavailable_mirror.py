@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from caller_support import (
     BODY_HZ,
     TEST_DIALPLAN,
@@ -16,7 +17,6 @@ from caller_support import (
     running,
     with_sections,
 )
-
 from support import wait_until
 from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.asterisk.driver import CallDriver

@@ -172,3 +172,20 @@ async def test_event_filter_body() -> None:
         "allowed": [{"type": "StasisStart"}, {"type": "StasisEnd"}],
         "disallowed": [],
     }
+
+
+async def test_snoop_places_a_spy_channel_in_the_app() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "snoop-1", "name": "Snoop/c1-00000001", "state": "Up"})
+
+    async with make_client(httpx.MockTransport(handler)) as ari:
+        channel = await ari.snoop("c1", app="drv", spy="in", snoop_id="snoop-1")
+        await ari.snoop("c2", app="drv", whisper="out")
+    assert channel.id == "snoop-1"
+    assert seen[0].method == "POST"
+    assert seen[0].url.path == "/ari/channels/c1/snoop"
+    assert dict(seen[0].url.params) == {"spy": "in", "whisper": "none", "app": "drv", "snoopId": "snoop-1"}
+    assert dict(seen[1].url.params) == {"spy": "none", "whisper": "out", "app": "drv"}

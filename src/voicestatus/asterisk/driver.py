@@ -5,6 +5,11 @@ needed to exercise a flow. A call is a Local channel pair: half ``;1`` sits
 in the driver's own Stasis app and acts as the phone (it sends DTMF, speaks
 audio, and records what it hears); half ``;2`` runs the dialplan exactly as
 a real call would, reaching ``Stasis(voicestatus,...)``.
+
+Listening records a snoop channel on ``;1``, not ``;1`` itself: Asterisk
+runs one channel's ARI commands one after another, so a recording on the
+phone's channel would hold back every key it sends until the recording
+stops. The snoop hears the same audio and leaves the phone free.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from voicestatus.ari.models import (
 from voicestatus.audio.decode import read_wav
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
+from voicestatus.errors import AriError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,8 @@ class DriverCall:
         self.up = False
         self.hung_up = False
         self._changed = asyncio.Event()
-        self._recording: str | None = None
+        self._listening: tuple[str, str] | None = None  # (snoop channel id, recording name)
+        self._snoop_events: list[Event] = []
 
     def _feed(self, event: Event) -> None:
         self.events.append(event)
@@ -55,6 +62,13 @@ class DriverCall:
             self.up = True
         if isinstance(event, (StasisEnd, ChannelDestroyed)):
             self.hung_up = True
+        self._notify()
+
+    def _feed_snoop(self, event: Event) -> None:
+        self._snoop_events.append(event)
+        self._notify()
+
+    def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -107,30 +121,54 @@ class DriverCall:
             "the caller's audio to finish",
         )
 
-    async def start_listening(self) -> None:
-        """Record what the caller hears from now on."""
-        self._recording = f"vs-driver-{uuid.uuid4().hex}"
-        await self.driver.ari.record(self.id, self._recording, fmt="wav", if_exists="overwrite")
+    async def start_listening(self, *, timeout: float = 10) -> None:
+        """Record what the caller hears from now on (keys can still be sent meanwhile)."""
+        if self._listening is not None:
+            raise RuntimeError("already listening")
+        snoop_id = f"vs-snoop-{uuid.uuid4().hex[:12]}"
+        name = f"vs-driver-{uuid.uuid4().hex}"
+        self._snoop_events.clear()
+        self.driver.snoops[snoop_id] = self
+        try:
+            # On ;1, "in" is the audio arriving from ;2: what the phone hears.
+            await self.driver.ari.snoop(self.id, app=self.driver.app, spy="in", snoop_id=snoop_id)
+            await self.wait_for(
+                lambda: self.hung_up or any(isinstance(e, StasisStart) for e in self._snoop_events),
+                timeout,
+                "the listening channel to start",
+            )
+            await self.driver.ari.record(snoop_id, name, fmt="wav", if_exists="overwrite")
+        except BaseException:
+            await self._drop_snoop(snoop_id)
+            raise
+        self._listening = (snoop_id, name)
 
     async def stop_listening(self, *, timeout: float = 10) -> Pcm:
         """Stop recording and return what the caller heard (8 kHz)."""
-        name = self._recording
-        if name is None:
+        if self._listening is None:
             raise RuntimeError("start_listening() was not called")
-        self._recording = None
-        with contextlib.suppress(Exception):
-            await self.driver.ari.stop_recording(name)
-        await self.wait_for(
-            lambda: any(
-                isinstance(e, (RecordingFinished, RecordingFailed)) and e.recording.name == name
-                for e in self.events
-            ),
-            timeout,
-            "the listening recording to finish",
-        )
+        (snoop_id, name), self._listening = self._listening, None
+        try:
+            with contextlib.suppress(AriError):
+                await self.driver.ari.stop_recording(name)
+            await self.wait_for(
+                lambda: any(
+                    isinstance(e, (RecordingFinished, RecordingFailed)) and e.recording.name == name
+                    for e in self._snoop_events
+                ),
+                timeout,
+                "the listening recording to finish",
+            )
+        finally:
+            await self._drop_snoop(snoop_id)
         data = await self.driver.ari.get_stored_recording(name)
         await self.driver.ari.delete_stored_recording(name)
         return read_wav(data)
+
+    async def _drop_snoop(self, snoop_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.driver.ari.hangup(snoop_id)
+        self.driver.snoops.pop(snoop_id, None)
 
     async def listen(self, seconds: float) -> Pcm:
         """Record for ``seconds`` (or until the far end hangs up) and return it."""
@@ -140,7 +178,7 @@ class DriverCall:
         return await self.stop_listening()
 
     async def hangup(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(AriError):
             await self.driver.ari.hangup(self.id)
 
 
@@ -160,6 +198,7 @@ class CallDriver:
         self.ari = AriClient(ari_url, username, password, timeout=10)
         self.stream = EventStream(ari_url, username, password, [self.app], self._on_event)
         self.calls: dict[str, DriverCall] = {}
+        self.snoops: dict[str, DriverCall] = {}  # listening channel id -> its call
         self._stage_dir = sounds_dir / "vs-driver"
 
     async def start(self, timeout: float = 30) -> None:
@@ -181,9 +220,12 @@ class CallDriver:
                 getattr(event, "playback", None) or getattr(event, "recording", None), "target_uri", ""
             )
             channel_id = target.partition("channel:")[2] or None
-        call = self.calls.get(channel_id) if channel_id else None
-        if call is not None:
+        if not channel_id:
+            return
+        if (call := self.calls.get(channel_id)) is not None:
             call._feed(event)
+        elif (listener := self.snoops.get(channel_id)) is not None:
+            listener._feed_snoop(event)
 
     def stage_audio(self, pcm: Pcm) -> str:
         """Put audio where Asterisk can play it; returns the sound name."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 import io
 import logging
 import wave
+from typing import Any
 
 import av
 import av.error
 import numpy as np
+import numpy.typing as npt
 
 from voicestatus.audio.errors import AudioTooLong, EmptyAudio, UndecodableAudio
 from voicestatus.audio.pcm import FloatArray, Pcm
@@ -30,6 +32,17 @@ _HARD_LIMIT_SECONDS = 20 * 60.0  # applies when the caller sets no limit
 _LENGTH_SLACK_SECONDS = 0.25  # encoder padding must not turn 60.0 s into "too long"
 _MAX_BAD_PACKETS = 8
 _MIN_RATE, _MAX_RATE = 1000, 384_000
+# Sample formats read directly from decoded frames: numpy type and full scale.
+_SAMPLE_TYPES: dict[str, tuple[np.dtype[Any], float]] = {
+    name + planar: (np.dtype(kind), scale)
+    for name, kind, scale in (
+        ("flt", np.float32, 1.0),
+        ("dbl", np.float64, 1.0),
+        ("s16", np.int16, 32768.0),
+        ("s32", np.int32, 2147483648.0),
+    )
+    for planar in ("", "p")
+}
 
 
 def read_wav(data: bytes, *, max_seconds: float | None = None) -> Pcm:
@@ -74,20 +87,19 @@ def decode_audio(data: bytes, *, max_seconds: float | None = None) -> Pcm:
         declared = container.duration / 1_000_000 if container.duration else None
         if declared is not None:
             _check_length(declared, limit)
-        chunks, rate = _decode_stream(container, limit)
-    if not chunks:
+        samples, rate = _decode_stream(container, limit)
+    if samples is None or len(samples) == 0:
         raise EmptyAudio("The file contains no sound samples.")
-    samples: FloatArray = np.concatenate(chunks)
+    samples = samples.copy() if not samples.flags.writeable else samples
     np.clip(samples, -1.0, 1.0, out=samples)
     return Pcm(samples, rate)
 
 
-def _decode_stream(container: av.container.InputContainer, limit: float) -> tuple[list[FloatArray], int]:
+def _decode_stream(container: av.container.InputContainer, limit: float) -> tuple[FloatArray | None, int]:
+    """All samples of the first audio stream as mono float32, and their rate."""
     stream = container.streams.audio[0]
-    resampler = av.AudioResampler(format="fltp")
-    chunks: list[FloatArray] = []
-    rate = 0
-    total = 0
+    collector: _Collector | None = None
+    max_samples = 0.0
     bad_packets = 0
     try:
         for packet in container.demux(stream):
@@ -101,20 +113,105 @@ def _decode_stream(container: av.container.InputContainer, limit: float) -> tupl
                     raise _undecodable("corrupt audio data", exc) from None
                 continue
             for frame in frames:
-                if rate == 0:
-                    rate = _check_rate(frame.sample_rate)
-                for out in resampler.resample(frame):
-                    planes = out.to_ndarray()
-                    mono = planes[0] if planes.shape[0] == 1 else planes.mean(axis=0)
-                    chunks.append(np.asarray(mono, dtype=np.float32))
-                    total += len(mono)
-                    if total > (limit + _LENGTH_SLACK_SECONDS) * rate:
-                        _too_long(limit, None)
+                if collector is None:
+                    collector = _Collector(frame)
+                    max_samples = (limit + _LENGTH_SLACK_SECONDS) * collector.rate
+                collector.add(frame)
+                if collector.fifo.samples > max_samples:
+                    _too_long(limit, None)
+        if collector is None:
+            return None, 0
+        mono = collector.finish()
     except (av.error.FFmpegError, ValueError) as exc:
         raise _undecodable("corrupt or unsupported audio", exc) from None
     if bad_packets:
         logger.info("skipped %d undecodable audio packets", bad_packets)
-    return chunks, rate
+    return mono, collector.rate
+
+
+class _Collector:
+    """Decoded frames gathered in FFmpeg's sample FIFO, converted once at the end.
+
+    Converting each frame in Python would cost more than decoding it (a
+    minute of Opus is 3,000 frames). The FIFO holds one format, channel count
+    and rate, those of the first frame; frames that differ (MP3s may change
+    rate or channels mid-file) are converted to that by FFmpeg, flushed before
+    the next frame of another shape so the samples stay in order.
+    """
+
+    def __init__(self, first: av.AudioFrame) -> None:
+        self.rate = _check_rate(first.sample_rate)
+        self.fifo = av.AudioFifo()
+        self._first = _shape(first)
+        self._layout = first.layout
+        self._time_base = first.time_base
+        self._converting: tuple[tuple[int, int, str], av.AudioResampler] | None = None
+
+    def add(self, frame: av.AudioFrame) -> None:
+        frame.pts = None  # the FIFO would insist on gapless timestamps
+        shape = _shape(frame)
+        if self._converting is not None and self._converting[0] != shape:
+            self._flush()
+        if shape == self._first:
+            self.fifo.write(frame)
+            return
+        if self._converting is None:
+            _check_rate(frame.sample_rate)
+            resampler = av.AudioResampler(format=self._first[2], layout=self._layout, rate=self.rate)
+            self._converting = (shape, resampler)
+        self._write(self._converting[1].resample(frame))
+
+    def _flush(self) -> None:
+        if self._converting is not None:
+            self._write(self._converting[1].resample(None))
+            self._converting = None
+
+    def _write(self, frames: list[av.AudioFrame]) -> None:
+        for out in frames:
+            out.pts = None
+            out.time_base = self._time_base
+            self.fifo.write(out)
+
+    def finish(self) -> FloatArray | None:
+        """Everything collected, as mono float32 (None if there was nothing)."""
+        self._flush()
+        block = self.fifo.read() if self.fifo.samples else None
+        if block is None:
+            return None
+        mono = _to_mono(block)
+        if mono is None:  # unsigned 8-bit or 64-bit integers: FFmpeg converts
+            converter = av.AudioResampler(format="fltp")
+            parts = [_to_mono(f) for f in [*converter.resample(block), *converter.resample(None)]]
+            mono = np.concatenate([part for part in parts if part is not None] or [np.zeros(0, np.float32)])
+        return mono
+
+
+def _shape(frame: av.AudioFrame) -> tuple[int, int, str]:
+    return frame.sample_rate, frame.layout.nb_channels, frame.format.name
+
+
+def _to_mono(frame: av.AudioFrame) -> FloatArray | None:
+    """The frame's samples as mono float32, straight from its buffers (no per-frame resampler).
+
+    None for sample formats decoders rarely produce (unsigned 8-bit, 64-bit
+    integers); those go through FFmpeg's resampler instead.
+    """
+    kind = _SAMPLE_TYPES.get(frame.format.name)
+    if kind is None:
+        return None
+    dtype, full_scale = kind
+    count, channels = frame.samples, frame.layout.nb_channels
+    mixed: npt.NDArray[Any]
+    if frame.format.is_planar:
+        planes = [np.frombuffer(memoryview(plane), dtype, count) for plane in frame.planes[:channels]]
+        mixed = planes[0] if channels == 1 else np.stack(planes).mean(axis=0, dtype=np.float64)
+    else:
+        packed = np.frombuffer(memoryview(frame.planes[0]), dtype, count * channels)
+        mixed = packed if channels == 1 else packed.reshape(count, channels).mean(axis=1, dtype=np.float64)
+    if full_scale != 1.0:
+        mixed = mixed * (1.0 / full_scale)
+    out: FloatArray = mixed.astype(np.float32, copy=False)
+    return out
 
 
 def _check_rate(rate: int | None) -> int:

@@ -101,15 +101,19 @@ def process_recording(pcm: Pcm, settings: ProcessingSettings) -> ProcessedAudio:
     if len(pcm) == 0:
         raise EmptyAudio("The recording contains no sound samples.")
     samples = pcm.samples - np.float32(np.mean(pcm.samples, dtype=np.float64))
-    narrow = _resample(samples, pcm.rate, NARROWBAND_RATE)
+    rate = pcm.rate
+    if rate > WIDEBAND_RATE:
+        # Nothing above 8 kHz survives, so uploads (44.1/48 kHz) are brought
+        # down once and both variants are made from that.
+        samples, rate = _resample(samples, rate, WIDEBAND_RATE), WIDEBAND_RATE
+    narrow = _resample(samples, rate, NARROWBAND_RATE)
     talk = measure_talk(narrow, NARROWBAND_RATE, settings.silence_threshold_dbfs)
     _refuse_too_little_talk(talk, pcm.duration, settings)
 
     start = max(0.0, talk.start - settings.keep_padding)
     end = min(pcm.duration, talk.end + settings.keep_padding)
     narrow = narrow[round(start * NARROWBAND_RATE) : round(end * NARROWBAND_RATE)]
-    first, last = round(start * pcm.rate), round(end * pcm.rate)
-    wide = _resample(samples[first:last], pcm.rate, WIDEBAND_RATE)
+    wide = _resample(samples[round(start * rate) : round(end * rate)], rate, WIDEBAND_RATE)
 
     wav8k, loudness, peak = _normalise(narrow, NARROWBAND_RATE, settings)
     wav16k, _, _ = _normalise(wide, WIDEBAND_RATE, settings)

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("voicestatus.cli.doctor", "doctor"),
     "install": ("voicestatus.cli.install", "install"),
     "bench": ("voicestatus.cli.bench", "bench"),
+    "purge": ("voicestatus.cli.purge", "purge"),
 }
 
 

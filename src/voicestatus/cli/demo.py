@@ -7,14 +7,14 @@ stops the service and then the sandbox it started.
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 from pathlib import Path
 
 import click
 
+from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.config import (
     AriConfig,
-    AsteriskConfig,
     Config,
     DatabaseConfig,
     HttpConfig,
@@ -24,24 +24,23 @@ from voicestatus.config import (
 from voicestatus.errors import VoiceStatusError
 
 
-def demo_config(
-    base: Config,
-    *,
-    ari_url: str,
-    ari_username: str,
-    ari_password: str,
-    listen: str,
-    state_dir: Path,
-    sounds_dir: Path,
-) -> Config:
-    """The service configuration that points at a sandbox."""
+def demo_config(base: Config, info: SandboxInfo, *, listen: str, state_dir: Path) -> Config:
+    """The service configuration that points at a sandbox (co-located: mirror and AstDB on)."""
     host, _, port = listen.rpartition(":")
     return base.replace(
-        ari=AriConfig(url=ari_url, username=ari_username, password=ari_password, app=base.ari.app),
+        ari=AriConfig(
+            url=info.ari_url, username=info.ari_username, password=info.ari_password, app=base.ari.app
+        ),
         http=HttpConfig(listen=listen, public_url=f"http://{host or '127.0.0.1'}:{port}"),
         database=DatabaseConfig(url=f"sqlite:///{state_dir / 'voicestatus.db'}"),
         media=MediaConfig(dir=str(state_dir / "media")),
-        asterisk=AsteriskConfig(sounds_dir=str(sounds_dir)),
+        asterisk=dataclasses.replace(
+            base.asterisk,
+            sounds_dir=str(info.sounds_dir),
+            ami_url=f"tcp://{info.ami_host}:{info.ami_port}",
+            ami_username=info.ami_username,
+            ami_password=info.ami_password,
+        ),
     )
 
 
@@ -58,7 +57,7 @@ def demo_config(
 @click.option("--keep-sandbox", is_flag=True, help="Leave the sandbox Asterisk running on exit.")
 def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
     """Run Asterisk (sandbox) and the service together on this machine."""
-    from voicestatus.app import Service
+    from voicestatus.app import run
     from voicestatus.asterisk.dialplan import render_dialplan
     from voicestatus.asterisk.sandbox import Sandbox
 
@@ -71,19 +70,11 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
         raise click.ClickException(exc.message) from exc
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        config = demo_config(
-            base,
-            ari_url=info.ari_url,
-            ari_username=info.ari_username,
-            ari_password=info.ari_password,
-            listen=listen,
-            state_dir=state_dir.resolve(),
-            sounds_dir=info.sounds_dir,
-        )
+        config = demo_config(base, info, listen=listen, state_dir=state_dir.resolve())
         click.echo(
             _banner(config, info.sip_host, info.sip_port, [(a.extension, a.password) for a in info.accounts])
         )
-        asyncio.run(Service(config).run_until_signalled())
+        run(config)
     except VoiceStatusError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
@@ -101,6 +92,11 @@ def _banner(config: Config, sip_host: str, sip_port: int, accounts: list[tuple[s
         f"  Asterisk ARI   : {config.ari.url}  (user {config.ari.username})",
         f"  SIP registrar  : {sip_host}:{sip_port} (UDP)",
         f"  Feature code   : dial {config.phone.feature_code} from a softphone to record your status",
+        "",
+        "  Try it: register softphones 101 and 102, dial "
+        f"{config.phone.feature_code} from 101, record, press 1 to accept;",
+        f"  then call 101 from 102 and let it ring ({config.asterisk.ring_seconds} s), or unregister 101:",
+        "  102 hears 101's message.",
         "",
         "  Softphone accounts (username = extension):",
     ]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
+from voicestatus.asterisk.ami import AmiClient
 from voicestatus.audio.process import ProcessingSettings
 from voicestatus.config import Config, load_config
 from voicestatus.errors import VoiceStatusError
-from voicestatus.freepbx.ami import AmiCommands
 from voicestatus.freepbx.legacy import (
     DEFAULT_SOUNDS_DIR,
     ImportItem,
@@ -50,7 +50,8 @@ async def _import(
     if astdb is not None:
         flags = await asyncio.to_thread(flags_from_astdb_file, astdb)
     else:
-        flags = await flags_from_ami(AmiCommands.from_config(config.asterisk))
+        async with AmiClient.from_config(config.asterisk) as ami:
+            flags = await flags_from_ami(ami)
     files = await asyncio.to_thread(recordings, sounds_dir)
     click.echo(f"Found {len(flags)} op_alert flag(s) and {len(files)} rec_<ext>.wav file(s).")
     pattern = ExtensionPattern.parse(config.operators.pattern)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -21,11 +20,11 @@ from voicestatus.errors import VoiceStatusError
 )
 def serve(config_path: Path | None) -> None:
     """Run the Stasis app, the web UI/API and the media server."""
-    from voicestatus.app import Service
+    from voicestatus.app import run
 
     try:
         config = load_config(config_path)
-        asyncio.run(Service(config).run_until_signalled())
+        run(config)
     except VoiceStatusError as exc:
         raise click.ClickException(exc.message) from exc
     except OSError as exc:

@@ -16,13 +16,13 @@ from typing import Literal
 from urllib.parse import quote
 
 from voicestatus.ari.client import AriClient
+from voicestatus.asterisk.ami import AmiClient
 from voicestatus.asterisk.dialplan import PROMPTS_USED
 from voicestatus.asterisk.dialplan_text import MENU_CONTEXT, UNAVAILABLE_CONTEXT
 from voicestatus.config import Config
 from voicestatus.doctor import probe
 from voicestatus.errors import AriAuthError, AriError, AriNotFound, VoiceStatusError
 from voicestatus.flows.prompts import MENU_SOUNDS
-from voicestatus.freepbx.ami import AmiCommands
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +162,12 @@ class Doctor:
                 "dialplan", "warn", "not checked: no AMI user configured",
                 "set [asterisk] ami_username/ami_password (manager.conf user with read/write = command)",
             )  # fmt: skip
-        ami = AmiCommands.from_config(asterisk)
         missing = []
-        for context in (MENU_CONTEXT, UNAVAILABLE_CONTEXT):
-            output = " ".join(await ami.command("dialplan", "show", context))
-            if "There is no existence" in output or f"'{context}'" not in output:
-                missing.append(context)
+        async with AmiClient.from_config(asterisk) as ami:
+            for context in (MENU_CONTEXT, UNAVAILABLE_CONTEXT):
+                output = " ".join(await ami.command("dialplan", "show", context))
+                if "There is no existence" in output or f"'{context}'" not in output:
+                    missing.append(context)
         if missing:
             return Finding(
                 "dialplan", "fail", f"context(s) not loaded: {', '.join(missing)}",

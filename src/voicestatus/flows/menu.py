@@ -244,17 +244,31 @@ class MenuFlow:
                 await call.play(prompts.INVALID)
 
 
+DISCARD_WINDOW = 30.0
+
+
 async def _discard_recording(call: CallSession, name: str) -> None:
-    """Remove a recording from Asterisk, live or stored, whatever state it is in."""
-    try:
-        await call.ari.cancel_recording(name)
-        return
-    except AriError:
-        pass
-    for _ in range(20):
+    """Remove a recording from Asterisk, live or stored, whatever state it is in.
+
+    After a hang-up mid-recording Asterisk first finishes writing the file,
+    which takes a while on a busy PBX; until then neither the live nor the
+    stored recording can be deleted, so keep trying for a bounded time.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DISCARD_WINDOW
+    delay = 0.05
+    while True:
+        try:
+            await call.ari.cancel_recording(name)
+            return
+        except AriError:
+            pass
         try:
             await call.ari.delete_stored_recording(name)
             return
         except AriError:
-            await asyncio.sleep(0.1)
+            if loop.time() > deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
     log.warning("could not delete recording %s from Asterisk", name)

@@ -29,6 +29,7 @@ from voicestatus.services.extensions import is_valid_extension
 from voicestatus.services.messages import MessageView
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
+from voicestatus.services.playable_cache import PlayableCache
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,14 @@ class UnavailableFlow:
         operators: OperatorService,
         desk: OperatorMessages,
         metrics: Metrics,
+        cache: PlayableCache,
     ) -> None:
         self.config = config
         self.operators = operators
         self.desk = desk
         self.metrics = metrics
+        # Callers hear the message without a database round trip (see playable_cache.py).
+        self.cache = cache
 
     async def __call__(self, call: CallSession) -> None:
         extension = await self.resolve_operator(call)
@@ -67,7 +71,7 @@ class UnavailableFlow:
         settings = self.config.caller.for_reason(reason)
         message: MessageView | None = None
         if extension is not None and self.operators.allowed(extension) and settings.play_message:
-            message = await self.desk.messages.playable(extension)
+            message = await self.cache.playable(extension)
         log.info(
             "unavailable: operator %s, reason %s, %s",
             extension,
@@ -113,7 +117,7 @@ class UnavailableFlow:
             return self._media_failed(message, f"play request refused: {exc.message}")
         if call.last_playback_state == "failed":
             return self._media_failed(message, "Asterisk could not fetch or play the media URL")
-        await self.desk.messages.record_play(message.id)
+        self.desk.messages.count_play(message.id)
         self.metrics.plays.labels(reason=reason).inc()
         return True
 

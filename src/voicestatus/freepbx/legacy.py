@@ -26,8 +26,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from voicestatus.asterisk.ami import AmiClient
 from voicestatus.audio.errors import AudioRejected
-from voicestatus.freepbx.ami import AmiCommands
 from voicestatus.services.audit import Actor
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.services.extensions import is_valid_extension
@@ -69,7 +69,7 @@ def flags_from_astdb_file(path: Path) -> dict[str, str]:
     return {str(k)[len("/op_alert/") :]: str(v) for k, v in rows}
 
 
-async def flags_from_ami(ami: AmiCommands) -> dict[str, str]:
+async def flags_from_ami(ami: AmiClient) -> dict[str, str]:
     """``op_alert`` keys through AMI (``database show op_alert``)."""
     flags: dict[str, str] = {}
     for line in await ami.command("database", "show", FAMILY):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicestatus.errors import InvalidInput, VoiceStatusError
@@ -177,24 +177,33 @@ class AccountService:
         return token
 
     async def verify_token(self, token: str) -> tuple[AdminView, int] | None:
-        """The token's admin and the token id, or None for unknown or revoked tokens."""
+        """The token's admin and the token id, or None for unknown or revoked tokens.
+
+        Every API request checks its token, so the check is a plain read; the
+        ``last_used_at`` write happens at most once a minute per token, not on
+        every request (a write per request serialises SQLite under load).
+        """
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        async with self._db.transaction() as session:
+        digest = _digest(token)
+        async with self._db.session() as session:
             found = (
                 await session.execute(
-                    select(ApiToken, Admin)
+                    select(ApiToken.id, ApiToken.last_used_at, Admin.id, Admin.username, Admin.role)
                     .join(Admin, Admin.id == ApiToken.admin_id)
-                    .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+                    .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
                 )
             ).first()
-            if found is None:
-                return None
-            tok, admin = found[0], found[1]
-            now = self._clock()
-            if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1):
-                tok.last_used_at = now
-            return AdminView(admin.id, admin.username, admin.role), tok.id
+        if found is None:
+            return None
+        token_id, last_used, admin_id, username, role = found
+        now = self._clock()
+        if last_used is None or now - last_used > timedelta(minutes=1):
+            async with self._db.transaction() as session:
+                await session.execute(
+                    update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+                )
+        return AdminView(admin_id, username, role), token_id
 
     async def start_session(
         self, *, admin: AdminView | None = None, operator: str | None = None

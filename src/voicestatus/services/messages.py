@@ -21,6 +21,7 @@ from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService, storable
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.services.operators import OperatorService, validate_status
+from voicestatus.services.play_counter import PlayCounter, write_plays
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
 from voicestatus.storage.models import Message
@@ -93,6 +94,8 @@ class MessageService:
         self._operators = operators
         self._clock = clock
         self._audit = audit if audit is not None else operators.audit
+        # Plays counted on the caller path, written in batches (see play_counter.py).
+        self.plays = PlayCounter(lambda batch: write_plays(db, batch), clock=clock)
 
     async def current(self, extension: str, status: int) -> MessageView | None:
         """The current message for one status, whether or not callers hear it."""
@@ -126,6 +129,17 @@ class MessageService:
         async with self._db.session() as session:
             row = await repo.playable_message(session, extension, self._clock())
             return _view(row) if row is not None else None
+
+    async def playable_until(self, extension: str) -> tuple[MessageView | None, datetime | None]:
+        """``playable`` and the operator's expiry time, for callers that keep the answer."""
+        if not self._operators.allowed(extension):
+            return None, None
+        async with self._db.session() as session:
+            row = await repo.playable_message(session, extension, self._clock())
+            if row is None:
+                return None, None
+            op = await repo.get_operator(session, extension)
+            return _view(row), op.expires_at if op is not None else None
 
     async def accept(
         self,
@@ -257,12 +271,19 @@ class MessageService:
         except IntegrityError:
             logger.info("play of message %d not counted: message no longer exists", message_id)
 
+    def count_play(self, message_id: int) -> None:
+        """Count one play in memory; ``plays`` writes it within seconds."""
+        self.plays.add(message_id)
+
     async def play_stats(self, message_id: int) -> PlayStats:
+        """Stored counts plus those not written yet."""
         async with self._db.session() as session:
             row = await repo.get_play_stat(session, message_id)
-            if row is None:
-                return PlayStats(message_id, 0, None)
-            return PlayStats(message_id, row.count, row.last_played_at)
+        count, last = (row.count, row.last_played_at) if row is not None else (0, None)
+        pending = self.plays.pending(message_id)
+        if pending is not None:
+            count, last = count + pending.count, pending.last_played_at
+        return PlayStats(message_id, count, last)
 
     async def purge(self, *, older_than: timedelta) -> list[str]:
         """Remove history retired longer ago than ``older_than``.
@@ -277,6 +298,22 @@ class MessageService:
         if shas:
             logger.info("retention purged history; %d audio files unreferenced", len(shas))
         return shas
+
+    async def current_for(self, extensions: list[str]) -> dict[str, list[tuple[MessageView, PlayStats]]]:
+        """``current_all`` with ``play_stats`` for a page of operators, in one query."""
+        found: dict[str, list[tuple[MessageView, PlayStats]]] = {ext: [] for ext in extensions}
+        async with self._db.session() as session:
+            rows = await repo.current_messages_with_plays(session, list(found))
+        allowed = {ext for ext in {row.extension for row, _ in rows} if self._operators.allowed(ext)}
+        for row, stat in rows:
+            if row.extension not in allowed:
+                continue
+            count, last = (stat.count, stat.last_played_at) if stat is not None else (0, None)
+            pending = self.plays.pending(row.id)
+            if pending is not None:
+                count, last = count + pending.count, pending.last_played_at
+            found[row.extension].append((_view(row), PlayStats(row.id, count, last)))
+        return found
 
 
 def _validate_audio(sha256: str, duration: float, talk_duration: float, loudness_lufs: float | None) -> None:

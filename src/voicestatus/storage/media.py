@@ -102,7 +102,10 @@ class MediaStore:
         wav = self.path(audio.sha256, "wav")
         wav16 = self.path(audio.sha256, "wav16")
         for target, data in ((wav16, audio.wav16k), (wav, audio.wav8k)):
-            if not target.exists():
+            if target.exists():
+                # Fresh again: retention only removes unreferenced files that are old.
+                os.utime(target)
+            else:
                 _atomic_write(target, data)
         logger.debug("stored media %s", audio.sha256)
 

@@ -7,6 +7,7 @@ PostgreSQL both understand (through their own SQLAlchemy dialect constructs).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -116,6 +117,25 @@ async def current_messages(session: AsyncSession, extension: str) -> list[Messag
         .order_by(Message.status)
     )
     return list(await session.scalars(stmt))
+
+
+async def current_messages_with_plays(
+    session: AsyncSession, extensions: Sequence[str]
+) -> list[tuple[Message, PlayStat | None]]:
+    """The current messages of several operators with their play counts, in one query.
+
+    A page of the operator list shows every operator's messages; one query per
+    operator would queue a whole page's worth of round trips per request.
+    """
+    if not extensions:
+        return []
+    stmt = (
+        select(Message, PlayStat)
+        .outerjoin(PlayStat, PlayStat.message_id == Message.id)
+        .where(Message.extension.in_(list(extensions)), Message.is_current == true())
+        .order_by(Message.extension, Message.status)
+    )
+    return [(m, p) for m, p in await session.execute(stmt)]
 
 
 async def playable_message(session: AsyncSession, extension: str, now: datetime) -> Message | None:

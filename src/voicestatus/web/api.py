@@ -27,6 +27,7 @@ from voicestatus.web.schemas import (
     SwitchOut,
     audit_out,
     operator_out,
+    operators_out,
     resolve_status,
 )
 
@@ -81,7 +82,7 @@ def api_router(ctx: WebContext) -> APIRouter:
             total = 1 if own is not None else 0
         else:
             views, total = await ctx.operators.list(search=search, state=state, offset=offset, limit=limit)
-        items = [await operator_out(cfg, ctx.messages, v) for v in views]
+        items = await operators_out(cfg, ctx.messages, views)
         return OperatorPage(items=items, total=total, offset=offset, limit=limit)
 
     @router.get("/operators/{ext}", tags=["operators"])

@@ -22,7 +22,7 @@ from voicestatus.web.auth import SESSION_COOKIE, Principal, check_csrf
 from voicestatus.web.context import WebContext
 from voicestatus.web.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
 from voicestatus.web.page_actions import add_action_routes
-from voicestatus.web.schemas import OperatorState, operator_out
+from voicestatus.web.schemas import OperatorState, operator_out, operators_out
 
 TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_COOKIE = "vs_login"
@@ -147,7 +147,7 @@ def pages_router(ctx: WebContext) -> APIRouter:
             offset=offset,
             limit=PAGE_SIZE,
         )
-        rows = [await operator_out(ctx.config, ctx.messages, v) for v in views]
+        rows = await operators_out(ctx.config, ctx.messages, views)
         return render.page(
             request, "dashboard.html", who, rows=rows, total=total, offset=offset, page_size=PAGE_SIZE,
             search=search[:100], state=chosen or "", health=await ctx.health_report(),

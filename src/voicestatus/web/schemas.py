@@ -6,6 +6,7 @@ tests generated from it) describe exactly what the handlers return.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from voicestatus.config import Config, Status
 from voicestatus.services.audit import AuditEntry
-from voicestatus.services.messages import MessageService, MessageView
+from voicestatus.services.messages import MessageService, MessageView, PlayStats
 from voicestatus.services.operators import OperatorView
 from voicestatus.web.errors import NotFound
 
@@ -131,8 +132,7 @@ def status_key(config: Config, digit: int | None) -> str | None:
     return next((s.key for s in config.statuses if s.digit == digit), str(digit))
 
 
-async def message_out(config: Config, messages: MessageService, view: MessageView) -> MessageOut:
-    stats = await messages.play_stats(view.id)
+def _message_out(config: Config, view: MessageView, stats: PlayStats) -> MessageOut:
     return MessageOut(
         status=view.status,
         status_key=status_key(config, view.status) or str(view.status),
@@ -150,15 +150,32 @@ async def message_out(config: Config, messages: MessageService, view: MessageVie
     )
 
 
-async def operator_out(config: Config, messages: MessageService, op: OperatorView) -> OperatorOut:
-    current = await messages.current_all(op.extension)
+async def message_out(config: Config, messages: MessageService, view: MessageView) -> MessageOut:
+    return _message_out(config, view, await messages.play_stats(view.id))
+
+
+async def operators_out(
+    config: Config, messages: MessageService, ops: Sequence[OperatorView]
+) -> list[OperatorOut]:
+    """A page of operators; their messages and play counts come from one query, not one per row."""
+    current = await messages.current_for([op.extension for op in ops])
     now = datetime.now(UTC)
+    return [_operator_out(config, op, current.get(op.extension, []), now) for op in ops]
+
+
+async def operator_out(config: Config, messages: MessageService, op: OperatorView) -> OperatorOut:
+    return (await operators_out(config, messages, [op]))[0]
+
+
+def _operator_out(
+    config: Config, op: OperatorView, current: list[tuple[MessageView, PlayStats]], now: datetime
+) -> OperatorOut:
     expired = op.expires_at is not None and op.expires_at <= now
     playing = (
         op.enabled
         and op.message_enabled
         and not expired
-        and any(m.status == op.active_status for m in current)
+        and any(m.status == op.active_status for m, _ in current)
     )
     return OperatorOut(
         extension=op.extension,
@@ -172,7 +189,7 @@ async def operator_out(config: Config, messages: MessageService, op: OperatorVie
         expired=expired,
         playing=playing,
         updated_at=op.updated_at,
-        messages=[await message_out(config, messages, m) for m in current],
+        messages=[_message_out(config, m, stats) for m, stats in current],
     )
 
 
