@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from support import wait_until
 from voicestatus.app import Service
 from voicestatus.ari.models import StasisStart
+from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.asterisk.driver import CallDriver, DriverCall
+from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import concat, tone
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
@@ -115,3 +117,32 @@ def counter(service: Service, name: str, **labels: str) -> float:
 
 async def dial(driver: CallDriver, extension: str, context: str, **variables: str) -> DriverCall:
     return await driver.call(extension, context, caller_id="200", variables=variables or None)
+
+
+@contextlib.contextmanager
+def colocated(config: Config, sandbox: Sandbox, info: SandboxInfo) -> Iterator[Config]:
+    """``config`` as a service on the Asterisk host: mirror files and AstDB keys on.
+
+    Loads the matching dialplan, and removes every mirror file and key afterwards.
+    """
+    mirrored = with_sections(
+        config,
+        asterisk={
+            "sounds_dir": str(info.sounds_dir),
+            "ami_url": f"tcp://{info.ami_host}:{info.ami_port}",
+            "ami_username": info.ami_username,
+            "ami_password": info.ami_password,
+        },
+    )
+    sandbox.set_dialplan(render_dialplan(mirrored, "asterisk"))
+    try:
+        yield mirrored
+    finally:
+        sandbox.cli("database deltree voicestatus")
+        for path in (info.sounds_dir / "voicestatus").glob("*.wav"):
+            path.unlink()
+
+
+def astdb(sandbox: Sandbox) -> str:
+    """The product's AstDB family as Asterisk shows it."""
+    return sandbox.cli("database show voicestatus")

@@ -49,6 +49,7 @@ class HttpConfig:
     login_attempts: int = 10
     login_window_seconds: float = 300.0
     trusted_proxies: str = ""
+    list_cache_seconds: float = 2.0
 
     @property
     def host(self) -> str:

@@ -9,16 +9,16 @@ import pytest
 from caller_support import (
     BODY_HZ,
     TEST_DIALPLAN,
+    astdb,
     capture_sessions,
+    colocated,
     dial,
     first_session,
     heard,
     publish,
     running,
-    with_sections,
 )
 from support import wait_until
-from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import detect_tones, silence_ratio
@@ -32,25 +32,9 @@ TEMPLATE_101 = ["sound:vm-theperson", "digits:101", "sound:vm-isunavail"]
 
 @pytest.fixture
 def caller_config(service_config: Config, sandbox: Sandbox, sandbox_info: SandboxInfo) -> Iterator[Config]:
-    config = with_sections(
-        service_config,
-        asterisk={
-            "sounds_dir": str(sandbox_info.sounds_dir),
-            "ami_url": f"tcp://{sandbox_info.ami_host}:{sandbox_info.ami_port}",
-            "ami_username": sandbox_info.ami_username,
-            "ami_password": sandbox_info.ami_password,
-        },
-    )
-    sandbox.set_dialplan(render_dialplan(config, "asterisk"))
-    sandbox.add_dialplan("caller-tests", TEST_DIALPLAN)
-    yield config
-    sandbox.cli("database deltree voicestatus")
-    for path in (sandbox_info.sounds_dir / "voicestatus").glob("*.wav"):
-        path.unlink()
-
-
-def astdb(sandbox: Sandbox) -> str:
-    return sandbox.cli("database show voicestatus")
+    with colocated(service_config, sandbox, sandbox_info) as config:
+        sandbox.add_dialplan("caller-tests", TEST_DIALPLAN)
+        yield config
 
 
 async def test_mirror_plays_while_the_service_is_down(

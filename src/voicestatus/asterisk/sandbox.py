@@ -222,6 +222,11 @@ class Sandbox:
     # -- internals --------------------------------------------------------
 
     def _start(self, state: InstanceState) -> None:
+        # A sandbox starts clean: recordings left by an earlier run (a killed
+        # test, a crashed demo) would otherwise show up as this run's.
+        for leftover in (self._host_base / "spool/recording").glob("*"):
+            if leftover.is_file():
+                leftover.unlink()
         proc.ensure_proc(self.root)
         log_dir = self._host_base / "log"
         stdout_log = log_dir / "asterisk.out"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService, storable
@@ -24,7 +25,7 @@ from voicestatus.services.operators import OperatorService, validate_status
 from voicestatus.services.play_counter import PlayCounter, write_plays
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
-from voicestatus.storage.models import Message
+from voicestatus.storage.models import Message, Operator
 
 logger = logging.getLogger(__name__)
 
@@ -172,17 +173,8 @@ class MessageService:
                 is_current=True,
             )
             session.add(row)
-            op.active_status = status
-            op.message_enabled = True
-            op.updated_at = now
-            await session.flush()
-            await self._audit.record(
-                session,
-                actor=actor,
-                action="message.accept",
-                extension=extension,
-                before={"status": status, **_summary(old, active=was_active and old is not None)},
-                after={"status": status, **_summary(row, active=True)},
+            await self._go_live(
+                session, op, row, old, now, was_active=was_active, actor=actor, action="accept"
             )
             return _view(row)
 
@@ -247,21 +239,38 @@ class MessageService:
             target.is_current = True
             target.retired_at = None
             target.deleted_at = None
-            op.active_status = status
-            op.message_enabled = True
-            op.updated_at = now
-            await session.flush()
-            await self._audit.record(
-                session,
-                actor=actor,
-                action="message.restore",
-                extension=extension,
-                before={"status": status, **_summary(old, active=was_active and old is not None)},
-                after={"status": status, **_summary(target, active=True)},
+            await self._go_live(
+                session, op, target, old, now, was_active=was_active, actor=actor, action="restore"
             )
             return _view(target)
 
     undo_delete = restore
+
+    async def _go_live(
+        self,
+        session: AsyncSession,
+        op: Operator,
+        row: Message,
+        old: Message | None,
+        now: datetime,
+        *,
+        was_active: bool,
+        actor: Actor,
+        action: str,
+    ) -> None:
+        """Make ``row`` the operator's active, switched-on message and audit it."""
+        op.active_status = row.status
+        op.message_enabled = True
+        op.updated_at = now
+        await session.flush()
+        await self._audit.record(
+            session,
+            actor=actor,
+            action=f"message.{action}",
+            extension=row.extension,
+            before={"status": row.status, **_summary(old, active=was_active and old is not None)},
+            after={"status": row.status, **_summary(row, active=True)},
+        )
 
     async def record_play(self, message_id: int) -> None:
         """Count one play; a message purged meanwhile is ignored."""

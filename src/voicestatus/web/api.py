@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 
@@ -67,23 +67,31 @@ def api_router(ctx: WebContext) -> APIRouter:
     async def statuses(_who: Auth) -> list[StatusOut]:
         return [StatusOut(digit=s.digit, key=s.key, names=dict(s.names)) for s in cfg.statuses]
 
-    @router.get("/operators", tags=["operators"])
+    @router.get("/operators", tags=["operators"], response_model=OperatorPage)
     async def list_operators(
         who: Auth,
         search: Annotated[str | None, Query(max_length=100)] = None,
         state: OperatorState | None = None,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> OperatorPage:
+    ) -> Response:
         """Operators with a record, in numeric order. Operators see only themselves."""
-        if who.extension is not None:
-            own = await ctx.operators.get(who.extension)
-            views = [own] if own is not None and offset == 0 else []
-            total = 1 if own is not None else 0
-        else:
-            views, total = await ctx.operators.list(search=search, state=state, offset=offset, limit=limit)
-        items = await operators_out(cfg, ctx.messages, views)
-        return OperatorPage(items=items, total=total, offset=offset, limit=limit)
+        key = (who.extension, search, state, offset, limit)
+        body = ctx.pages.get(key)
+        if body is None:
+            if who.extension is not None:
+                own = await ctx.operators.get(who.extension)
+                views = [own] if own is not None and offset == 0 else []
+                total = 1 if own is not None else 0
+            else:
+                views, total = await ctx.operators.list(
+                    search=search, state=state, offset=offset, limit=limit
+                )
+            items = await operators_out(cfg, ctx.messages, views)
+            page = OperatorPage(items=items, total=total, offset=offset, limit=limit)
+            body = page.model_dump_json().encode()
+            ctx.pages.put(key, body)
+        return Response(content=body, media_type="application/json")
 
     @router.get("/operators/{ext}", tags=["operators"])
     async def get_operator(who: Auth, ext: Extension) -> OperatorOut:

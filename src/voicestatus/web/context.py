@@ -23,6 +23,7 @@ from voicestatus.services.operators import OperatorService
 from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
 from voicestatus.web.auth import Authenticator, LoginLimiter, Proxies
+from voicestatus.web.page_cache import PageCache
 
 HealthProbe = Callable[[], dict[str, Any]]
 
@@ -41,11 +42,14 @@ class WebContext:
     health: HealthProbe
     auth: Authenticator = field(init=False)
     limiter: LoginLimiter = field(init=False)
+    pages: PageCache = field(init=False)
 
     def __post_init__(self) -> None:
         http = self.config.http
         self.auth = Authenticator(self.accounts, Proxies(http.trusted_proxies))
         self.limiter = LoginLimiter(http.login_attempts, http.login_window_seconds)
+        self.pages = PageCache(http.list_cache_seconds)
+        self.desk.on_change(self.pages.on_change)
 
     async def health_report(self) -> dict[str, Any]:
         """The health panel: ARI, database and media store, each with ok and a detail."""

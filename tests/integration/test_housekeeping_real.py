@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from caller_support import BODY_HZ, dial, heard, publish, running, with_sections
+from caller_support import BODY_HZ, astdb, colocated, dial, heard, publish, running
 from support import wait_until
-from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import detect_tones, silence_ratio, tone
@@ -33,24 +32,8 @@ VOICESTATUS = Path(sys.executable).with_name("voicestatus")
 
 @pytest.fixture
 def mirror_config(service_config: Config, sandbox: Sandbox, sandbox_info: SandboxInfo) -> Iterator[Config]:
-    config = with_sections(
-        service_config,
-        asterisk={
-            "sounds_dir": str(sandbox_info.sounds_dir),
-            "ami_url": f"tcp://{sandbox_info.ami_host}:{sandbox_info.ami_port}",
-            "ami_username": sandbox_info.ami_username,
-            "ami_password": sandbox_info.ami_password,
-        },
-    )
-    sandbox.set_dialplan(render_dialplan(config, "asterisk"))
-    yield config
-    sandbox.cli("database deltree voicestatus")
-    for path in (sandbox_info.sounds_dir / "voicestatus").glob("*.wav"):
-        path.unlink()
-
-
-def astdb(sandbox: Sandbox) -> str:
-    return sandbox.cli("database show voicestatus")
+    with colocated(service_config, sandbox, sandbox_info) as config:
+        yield config
 
 
 async def test_an_expired_message_leaves_the_mirror_while_the_service_runs(
