@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support import free_port
@@ -57,10 +59,14 @@ def _run_demo_checks(proc: subprocess.Popen[str], name: str, port: int) -> list[
         assert "voicestatus demo is running" in banner, banner
         assert f"http://127.0.0.1:{port}/" in banner
         assert "SIP registrar  : 127.0.0.1:" in banner
-        for _ in range(9):
-            lines.append(proc.stdout.readline())
-        accounts = [line.split() for line in lines if " password " in line]
+        while not any("Web UI login" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        accounts = [line.split() for line in lines if line.split()[1:2] == ["password"]]
         assert [a[0] for a in accounts] == [str(ext) for ext in range(101, 110)]
+        login = next(line for line in lines if "Web UI login" in line).split()
+        admin, password = login[4], login[6]
 
         health: dict[str, object] = {}
         deadline = time.monotonic() + 30
@@ -73,6 +79,7 @@ def _run_demo_checks(proc: subprocess.Popen[str], name: str, port: int) -> list[
                 time.sleep(0.2)
         assert health.get("ok") is True, health
         assert Sandbox(name).status().running
+        _log_in(port, admin, password)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -83,3 +90,16 @@ def _run_demo_checks(proc: subprocess.Popen[str], name: str, port: int) -> list[
             proc.communicate()
             raise
     return lines
+
+
+def _log_in(port: int, username: str, password: str) -> None:
+    """The printed admin login opens the web UI, as a supervisor would use it."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        answer = client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token[1]}
+        )
+        assert answer.status_code == 303, answer.text
+        assert client.get("/api/v1/me").json()["name"] == username

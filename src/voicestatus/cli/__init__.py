@@ -60,5 +60,6 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * verbose if verbose else logging.INFO
     logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
     if verbose < 2:
-        # One line per ARI request is noise at the default level.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # One line per ARI request, or per migration plugin, is noise at the default level.
+        for noisy in ("httpx", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

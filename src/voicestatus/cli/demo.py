@@ -7,10 +7,13 @@ stops the service and then the sandbox it started.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import secrets
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.config import (
@@ -22,6 +25,10 @@ from voicestatus.config import (
     load_config,
 )
 from voicestatus.errors import VoiceStatusError
+from voicestatus.services.accounts import AccountService
+from voicestatus.services.audit import Actor, AuditService
+from voicestatus.storage.database import Database
+from voicestatus.storage.models import Admin
 
 
 def demo_config(base: Config, info: SandboxInfo, *, listen: str, state_dir: Path) -> Config:
@@ -71,9 +78,11 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         config = demo_config(base, info, listen=listen, state_dir=state_dir.resolve())
+        password = asyncio.run(demo_admin(config))
         click.echo(
             _banner(config, info.sip_host, info.sip_port, [(a.extension, a.password) for a in info.accounts])
         )
+        click.echo(f"  Web UI login   : {DEMO_ADMIN} / {password}  (new password on every start)\n")
         run(config)
     except VoiceStatusError as exc:
         raise click.ClickException(exc.message) from exc
@@ -81,6 +90,35 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
         if not keep_sandbox:
             click.echo("Stopping the sandbox Asterisk...")
             sandbox.down()
+
+
+DEMO_ADMIN = "admin"
+
+
+async def demo_admin(config: Config) -> str:
+    """Create (or reset) the demo's admin account; returns its new password.
+
+    A supervisor opening the demo's web page needs a login; a fresh random
+    password each start means nothing guessable is ever left listening.
+    """
+    password = secrets.token_urlsafe(12)
+    actor = Actor("cli", "demo")
+    db = Database(config.database.url)
+    try:
+        await db.migrate()
+        accounts = AccountService(db, audit=AuditService(db))
+        if await _admin_exists(db):
+            await accounts.set_password(DEMO_ADMIN, password, actor=actor)
+        else:
+            await accounts.create_admin(DEMO_ADMIN, password, actor=actor)
+    finally:
+        await db.close()
+    return password
+
+
+async def _admin_exists(db: Database) -> bool:
+    async with db.session() as session:
+        return await session.scalar(select(Admin.id).where(Admin.username == DEMO_ADMIN)) is not None
 
 
 def _banner(config: Config, sip_host: str, sip_port: int, accounts: list[tuple[str, str]]) -> str:
