@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postgres_server import BACKENDS, database_for_tests
 from support import wait_until
 from voicestatus.cli import main
 from voicestatus.config import config_from_dict
@@ -35,25 +33,9 @@ DAY = timedelta(days=1)
 TWO_DAYS_AGO = time.time() - 2 * 86400
 
 
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
 @pytest.fixture
 def ops(db: Database, clock: ManualClock) -> OperatorService:
     return OperatorService(db, is_allowed=lambda e: e.startswith("1"), clock=clock)
-
-
-@pytest.fixture
-def messages(db: Database, ops: OperatorService, clock: ManualClock) -> MessageService:
-    return MessageService(db, ops, clock=clock)
 
 
 @pytest.fixture

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.storage import Database
 from voicestatus.storage.testing import ManualClock
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

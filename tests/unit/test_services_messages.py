@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
@@ -21,28 +17,6 @@ from voicestatus.storage.testing import ManualClock
 PHONE = Actor("phone", "PJSIP/101-0000001a")
 ADMIN = Actor("admin", "alice")
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ops(db: Database, clock: ManualClock) -> OperatorService:
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return OperatorService(db, is_allowed=lambda e: e.startswith("1"), clock=clock, pin_hasher=cheap)
-
-
-@pytest.fixture
-def messages(db: Database, ops: OperatorService, clock: ManualClock) -> MessageService:
-    return MessageService(db, ops, clock=clock)
 
 
 async def accept(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
@@ -17,17 +14,6 @@ from voicestatus.storage import Database
 from voicestatus.storage.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

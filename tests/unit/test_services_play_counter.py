@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from argon2 import PasswordHasher
-
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
@@ -18,28 +13,6 @@ from voicestatus.storage import Database
 from voicestatus.storage.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ops(db: Database, clock: ManualClock) -> OperatorService:
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return OperatorService(db, is_allowed=lambda e: e.startswith("1"), clock=clock, pin_hasher=cheap)
-
-
-@pytest.fixture
-def messages(db: Database, ops: OperatorService, clock: ManualClock) -> MessageService:
-    return MessageService(db, ops, clock=clock)
 
 
 async def accept(messages: MessageService, sha: str, ext: str = "101") -> MessageView:

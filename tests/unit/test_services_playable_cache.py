@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
@@ -38,23 +34,6 @@ class CountingMessages(MessageService):
     async def playable_until(self, extension: str) -> tuple[MessageView | None, datetime | None]:
         self.reads += 1
         return await super().playable_until(extension)
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ops(db: Database, clock: ManualClock) -> OperatorService:
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return OperatorService(db, is_allowed=lambda e: e.startswith("1"), clock=clock, pin_hasher=cheap)
 
 
 @pytest.fixture

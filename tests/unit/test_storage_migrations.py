@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from postgres_server import BACKENDS, database_for_tests
 from voicestatus.errors import ConfigError
 from voicestatus.storage import (
     Database,
@@ -35,12 +33,6 @@ TABLES = {
     "freepbx_saved_destinations",
     "legacy_imports",
 }
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_for_tests(request, tmp_path) as database:
-        yield database
 
 
 def test_public_urls_choose_async_drivers() -> None:
