@@ -196,7 +196,11 @@ class CallDriver:
     ) -> None:
         self.app = app or f"vs-driver-{uuid.uuid4().hex[:8]}"
         self.ari = AriClient(ari_url, username, password, timeout=10)
-        self.stream = EventStream(ari_url, username, password, [self.app], self._on_event)
+        # Reconnect quickly: tests restart Asterisk, and the next call must not
+        # wait out a long backoff.
+        self.stream = EventStream(
+            ari_url, username, password, [self.app], self._on_event, min_delay=0.1, max_delay=1.0
+        )
         self.calls: dict[str, DriverCall] = {}
         self.snoops: dict[str, DriverCall] = {}  # listening channel id -> its call
         self._stage_dir = sounds_dir / "vs-driver"
@@ -244,6 +248,9 @@ class CallDriver:
         timeout: int = 30,
     ) -> DriverCall:
         """Dial ``extension@context``; the returned call is the phone end (``;1``)."""
+        # A call placed while the driver's app is not registered (Asterisk just
+        # restarted) would never reach it.
+        await self.stream.wait_connected(30)
         channel_id = f"vs-drv-{uuid.uuid4().hex[:12]}"
         call = DriverCall(self, channel_id)
         self.calls[channel_id] = call

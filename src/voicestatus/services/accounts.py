@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,6 +86,11 @@ def validate_password(password: str) -> str:
     return password
 
 
+# How long a verified API token is trusted without asking the database again.
+TOKEN_MEMORY_SECONDS = 5.0
+TOKEN_MEMORY_SIZE = 1024
+
+
 class AccountService:
     """Admins, API tokens and web sessions."""
 
@@ -98,6 +104,7 @@ class AccountService:
         hasher: PasswordHasher | None = None,
     ) -> None:
         self._db = db
+        self._verified: dict[str, tuple[float, tuple[AdminView, int]]] = {}
         self._audit = audit
         self._clock = clock
         self.session_ttl = session_ttl
@@ -179,13 +186,19 @@ class AccountService:
     async def verify_token(self, token: str) -> tuple[AdminView, int] | None:
         """The token's admin and the token id, or None for unknown or revoked tokens.
 
-        Every API request checks its token, so the check is a plain read; the
-        ``last_used_at`` write happens at most once a minute per token, not on
-        every request (a write per request serialises SQLite under load).
+        Every API request checks its token. A valid token is remembered for
+        ``TOKEN_MEMORY_SECONDS`` (so a revocation takes effect within that
+        time); unknown tokens are never remembered. ``last_used_at`` is
+        written at most once a minute per token, not on every request (a write
+        per request serialises SQLite under load).
         """
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         digest = _digest(token)
+        now_mono = time.monotonic()
+        known = self._verified.get(digest)
+        if known is not None and known[0] > now_mono:
+            return known[1]
         async with self._db.session() as session:
             found = (
                 await session.execute(
@@ -195,6 +208,7 @@ class AccountService:
                 )
             ).first()
         if found is None:
+            self._verified.pop(digest, None)
             return None
         token_id, last_used, admin_id, username, role = found
         now = self._clock()
@@ -203,7 +217,11 @@ class AccountService:
                 await session.execute(
                     update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
                 )
-        return AdminView(admin_id, username, role), token_id
+        result = (AdminView(admin_id, username, role), token_id)
+        if len(self._verified) >= TOKEN_MEMORY_SIZE:
+            self._verified.clear()
+        self._verified[digest] = (now_mono + TOKEN_MEMORY_SECONDS, result)
+        return result
 
     async def start_session(
         self, *, admin: AdminView | None = None, operator: str | None = None
