@@ -34,11 +34,13 @@ def test_demo_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     ) as proc:
-        lines = _run_demo_checks(proc, name, port)
+        try:
+            lines = _run_demo_checks(proc, name, port)
+        finally:
+            left = _asterisk_processes(name)
+            Sandbox(name).down(purge=True)
     assert proc.returncode == 0, "".join(lines)
-    status = Sandbox(name).status()
-    Sandbox(name).down(purge=True)
-    assert not status.running, "the demo's sandbox Asterisk was stopped"
+    assert left == [], "the demo stopped the sandbox Asterisk it started"
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
@@ -103,3 +105,17 @@ def _log_in(port: int, username: str, password: str) -> None:
         )
         assert answer.status_code == 303, answer.text
         assert client.get("/api/v1/me").json()["name"] == username
+
+
+def _asterisk_processes(name: str) -> list[int]:
+    """PIDs of Asterisk processes running the named sandbox instance."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if cmdline.startswith(b"asterisk") and f"/srv/voicestatus/{name}/".encode() in cmdline:
+                found.append(int(entry.name))
+    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import signal
 from pathlib import Path
 
 import click
@@ -68,6 +69,9 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
     from voicestatus.asterisk.dialplan import render_dialplan
     from voicestatus.asterisk.sandbox import Sandbox
 
+    # Until the service installs its own handlers, SIGTERM must still unwind
+    # through the `finally` below, which stops the sandbox it started.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         base = load_config()
         sandbox = Sandbox(name)
@@ -93,6 +97,10 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
 
 
 DEMO_ADMIN = "admin"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def demo_admin(config: Config) -> str:
