@@ -19,7 +19,7 @@ from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.asterisk.sandbox_build import mounts_under
 from voicestatus.asterisk.sandbox_errors import SandboxPortInUse
 from voicestatus.asterisk.sandbox_proc import chroot_pids
-from voicestatus.asterisk.sandbox_state import port_is_free
+from voicestatus.asterisk.sandbox_state import load_state, port_is_free, save_state
 
 pytestmark = pytest.mark.asterisk
 
@@ -171,3 +171,23 @@ def test_down_stops_everything_and_frees_ports() -> None:
     finally:
         a.down(purge=True)
         b.down(purge=True)
+
+
+def test_down_stops_an_asterisk_its_state_lost_track_of() -> None:
+    """A run killed between start and state write leaves an Asterisk only the command line names."""
+    box = Sandbox(f"{PREFIX}-e")
+    try:
+        info = box.up(DIALPLAN)
+        state_path = info.root / f"srv/voicestatus/{box.name}/state.json"
+        state = load_state(state_path)
+        assert state is not None
+        save_state(state_path, state.with_pid(None))
+        assert not box.status().running
+        box.down()
+        assert wait_until(lambda: not Path(f"/proc/{info.pid}").exists())
+        http_port = int(info.ari_url.rsplit(":", 1)[1])
+        assert wait_until(lambda: port_is_free(http_port))
+        again = box.up(DIALPLAN)
+        assert ari_get(again, "/asterisk/info").status_code == 200
+    finally:
+        box.down(purge=True)

@@ -139,6 +139,7 @@ class Sandbox:
                     return self.status()
                 say(f"sandbox {self.name!r} is not answering; restarting it")
                 proc.stop(self.root, self._conf, state.pid or 0)
+            self._stop_strays()
             state = allocate(self.name, state, self._request, self._others())
             self._write_config(state)
             write_atomic(self._host_base / "etc/voicestatus.conf", dialplan)
@@ -161,6 +162,7 @@ class Sandbox:
                 if proc.pid_alive(state.pid, self.root):
                     proc.stop(self.root, self._conf, state.pid or 0)
                 save_state(self._state_path, state.with_pid(None))
+            self._stop_strays()
             proc.release_proc(self.root)
             if purge and self._host_base.is_dir():
                 shutil.rmtree(self._host_base)
@@ -241,6 +243,12 @@ class Sandbox:
             save_state(self._state_path, state.with_pid(None))
             proc.release_proc(self.root)
             raise
+
+    def _stop_strays(self) -> None:
+        """Stop this instance's Asterisk processes that its state file lost track of."""
+        for pid in proc.instance_pids(self.root, self._conf):
+            logger.warning("stopping Asterisk PID %d of sandbox %r missing from its state", pid, self.name)
+            proc.stop(self.root, self._conf, pid)
 
     def _ari(self, state: InstanceState) -> tuple[int, tuple[str, str]]:
         return state.http_port, (USERNAME, state.ari_password)

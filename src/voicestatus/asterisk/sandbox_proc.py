@@ -56,6 +56,35 @@ def chroot_pids(root: Path) -> list[int]:
     return found
 
 
+def instance_pids(root: Path, conf: str) -> list[int]:
+    """Asterisk daemons in ``root`` started with ``-C conf``, whatever the state file says.
+
+    A run killed at the wrong moment can leave an instance whose PID never
+    reached its state file; this finds it by its command line so ``down``
+    still stops it. Remote consoles (``-r``/``-rx``) are not daemons.
+    """
+    found: list[int] = []
+    for pid in chroot_pids(root):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        args = [arg.decode(errors="replace") for arg in argv if arg]
+        if not args or Path(args[0]).name != "asterisk":
+            continue
+        remote = any(arg.startswith("-r") or arg.startswith("-R") for arg in args[1:])
+        if not remote and _option(args, "-C") == conf:
+            found.append(pid)
+    return found
+
+
+def _option(args: list[str], flag: str) -> str | None:
+    for index, arg in enumerate(args[:-1]):
+        if arg == flag:
+            return args[index + 1]
+    return None
+
+
 def ensure_proc(root: Path) -> None:
     proc = root / "proc"
     if not any(point == proc.resolve() for point in mounts_under(proc)):
