@@ -76,9 +76,8 @@ def api_router(ctx: WebContext) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
         """Operators with a record, in numeric order. Operators see only themselves."""
-        key = (who.extension, search, state, offset, limit)
-        body = ctx.pages.get(key)
-        if body is None:
+
+        async def build() -> bytes:
             if who.extension is not None:
                 own = await ctx.operators.get(who.extension)
                 views = [own] if own is not None and offset == 0 else []
@@ -89,8 +88,10 @@ def api_router(ctx: WebContext) -> APIRouter:
                 )
             items = await operators_out(cfg, ctx.messages, views)
             page = OperatorPage(items=items, total=total, offset=offset, limit=limit)
-            body = page.model_dump_json().encode()
-            ctx.pages.put(key, body)
+            return page.model_dump_json().encode()
+
+        key = (who.extension, search, state, offset, limit)
+        body = await ctx.pages.get(key, build)
         return Response(content=body, media_type="application/json")
 
     @router.get("/operators/{ext}", tags=["operators"])
