@@ -123,15 +123,11 @@ class Service:
     def _wanted(self, data: Mapping[str, Any]) -> bool:
         """Events worth parsing: new calls and what live sessions wait for.
 
-        A channel's events after its session ended, and ``PlaybackStarted``
-        (no session waits for it), are dropped unparsed: parsing is a good
-        part of the service's CPU per call.
+        A channel's events after its session ended are dropped unparsed:
+        parsing is a good part of the service's CPU per call.
         """
-        kind = data.get("type")
-        if kind == "StasisStart":
+        if data.get("type") == "StasisStart":
             return True
-        if kind == "PlaybackStarted":
-            return False
         channel = data.get("channel")
         return not isinstance(channel, dict) or channel.get("id") in self.router.sessions
 

@@ -22,14 +22,15 @@ log = logging.getLogger(__name__)
 
 Flow = Callable[[CallSession], Awaitable[None]]
 
-# Event types our flows react to; everything else is filtered out by Asterisk.
+# Event types our flows react to; everything else is filtered out by Asterisk,
+# which then neither builds nor sends it. A hang-up shows as ChannelHangupRequest
+# and then StasisEnd; ChannelDestroyed always comes after StasisEnd, when the
+# session is already gone, and no flow waits for PlaybackStarted.
 FLOW_EVENTS = (
     "StasisStart",
     "StasisEnd",
     "ChannelDtmfReceived",
     "ChannelHangupRequest",
-    "ChannelDestroyed",
-    "PlaybackStarted",
     "PlaybackFinished",
     "RecordingStarted",
     "RecordingFinished",
