@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Dialog, Page, Route, expect
 
 from support import free_port
 from voicestatus.services.audit import Actor
@@ -115,3 +115,31 @@ async def test_bad_upload_shows_the_error(page: Page, web: Web, tmp_path: Path, 
     await expect(status).to_contain_text("This is not an audio file we can read")
     await page.screenshot(path=shots / "01-bad-upload.png", full_page=True)
     assert await web.service.messages.current("103", 1) is None
+
+
+async def test_api_docs_work_without_internet(page: Page, web: Web, shots: Path) -> None:
+    """A PBX may have no route out: the docs page loads nothing but this service's own files."""
+    foreign: list[str] = []
+    console_errors: list[str] = []
+
+    async def only_local(route: Route) -> None:
+        if route.request.url.startswith(web.base):
+            await route.continue_()
+        else:
+            foreign.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_local)
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    await admin_login(page, web)
+    await page.goto(web.base + "/api/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("voicestatus")
+    listing = page.locator(".opblock-summary-path[data-path='/api/v1/operators']").first
+    await expect(listing).to_be_visible()
+    await listing.click()
+    await page.get_by_role("button", name="Try it out").click()
+    await page.get_by_role("button", name="Execute").click()
+    await expect(page.locator(".live-responses-table tr.response .response-col_status")).to_have_text("200")
+    await page.screenshot(path=shots / "api-docs.png", full_page=True)
+    assert foreign == []
+    assert console_errors == []

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,6 +92,7 @@ def create_web_app(health: HealthProbe, *, media: MediaStore, ctx: WebContext | 
 
 def _add_authenticated_parts(app: FastAPI, ctx: WebContext) -> None:
     from voicestatus.web.api import api_router
+    from voicestatus.web.api_docs import add_api_docs
     from voicestatus.web.api_messages import messages_router
     from voicestatus.web.pages import pages_router
 
@@ -121,9 +121,4 @@ def _add_authenticated_parts(app: FastAPI, ctx: WebContext) -> None:
     async def openapi() -> dict[str, Any]:
         return app.openapi()
 
-    @app.get("/api/docs", include_in_schema=False)
-    async def docs(request: Request) -> Response:
-        if await ctx.auth.optional(request) is None:
-            return RedirectResponse("/login?next=/api/docs", status_code=303)
-        html: HTMLResponse = get_swagger_ui_html(openapi_url="/api/openapi.json", title="voicestatus API")
-        return html
+    add_api_docs(app, ctx)
