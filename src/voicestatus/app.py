@@ -224,7 +224,7 @@ def run(config: Config) -> None:
     uvloop.run(Service(config).run_until_signalled(on_started=freeze_startup_heap))
 
 
-# Websockets for the ARI requests Asterisk runs in the channel's thread (see ari/client.py).
+# Websockets for the ARI requests Asterisk runs in the channel's thread (see ari/transport.py).
 REST_SOCKETS = 4
 
 

@@ -1,147 +1,26 @@
-"""ARI REST client over one persistent httpx connection pool.
+"""The ARI calls voicestatus makes, as typed methods.
 
-Only the calls voicestatus needs are wrapped, each with typed results and
-errors mapped onto our exception tree (``voicestatus.errors``). Credentials
-travel in the Authorization header, never in URLs, so they do not end up in
-Asterisk's or a proxy's access log.
-
-The requests a live call makes go over websockets when they are attached
-(``use_websocket``) and connected: an httpx request costs about 0.6 ms of
-CPU, a websocket message a tenth of that. Asterisk handles one websocket's
-requests one after another, and it runs some (answer, set a variable, DTMF,
-ring) in the channel's own thread while the socket waits; under load one such
-request took long enough to hold up every other call's play and hang-up.
-So those go over a few separate websockets (``waiting``), the least busy
-first, and the quick ones over the events socket. Everything else, and every
-request while no socket is up, uses HTTP.
+Only the calls voicestatus needs are wrapped, each with typed results (models
+from ``models.py``) so flows never read raw JSON. How each request travels,
+over HTTP or a live call's websocket, and how failures become our exceptions
+is ``transport.py``'s job; a method here only picks the route it may take:
+``request``/``_json`` (always HTTP), ``_call`` (a live call's request, over a
+websocket when one is up) or ``_call(..., waits=True)`` (one Asterisk runs in
+the channel's thread).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
-from voicestatus.ari.events import EventStream, RestConnectionLost, RestUnavailable
 from voicestatus.ari.models import AsteriskInfo, Channel, LiveRecording, Playback
-from voicestatus.errors import (
-    AriAuthError,
-    AriError,
-    AriNotFound,
-    AriRequestError,
-    AriUnreachable,
-)
-
-log = logging.getLogger(__name__)
-
-Params = Mapping[str, str | int | bool]
+from voicestatus.ari.transport import AriTransport
+from voicestatus.errors import AriNotFound
 
 
-class AriClient:
+class AriClient(AriTransport):
     """Asynchronous client for Asterisk's REST Interface (``/ari``)."""
-
-    def __init__(
-        self,
-        url: str,
-        username: str,
-        password: str,
-        *,
-        timeout: float = 5.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 32,
-    ) -> None:
-        self.base_url = url.rstrip("/")
-        self._timeout = timeout
-        self._ws: EventStream | None = None
-        self._waiting_ws: tuple[EventStream, ...] = ()
-        # Per-request cost matters on the caller path: the Authorization header
-        # is computed once (httpx's auth flow re-encodes it on every request)
-        # and no proxy/netrc environment is consulted.
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url + "/ari",
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-            ),
-            headers={"Accept": "application/json", "Authorization": f"Basic {token}"},
-            trust_env=False,
-        )
-
-    def use_websocket(self, stream: EventStream | None, *, waiting: Sequence[EventStream] = ()) -> None:
-        """Send a live call's quick requests over ``stream``, the waiting ones over ``waiting``."""
-        self._ws = stream
-        self._waiting_ws = tuple(waiting)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> AriClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        """Send one request; raise our errors for transport failures and non-2xx."""
-        query = {k: _param(v) for k, v in (params or {}).items()}
-        try:
-            response = await self._http.request(method, path, params=query, json=json)
-        except httpx.TimeoutException as exc:
-            raise AriUnreachable(f"Asterisk ARI timed out on {method} {path}") from exc
-        except httpx.TransportError as exc:
-            raise AriUnreachable(f"Asterisk ARI at {self.base_url} is unreachable: {exc}") from exc
-        if response.is_success:
-            return response
-        raise _error(method, path, response.status_code, _error_message(response))
-
-    async def _json(self, method: str, path: str, **kw: Any) -> Any:
-        response = await self.request(method, path, **kw)
-        return response.json() if response.content else None
-
-    async def _call(
-        self, method: str, path: str, params: Params | None = None, *, waits: bool = False
-    ) -> Any:
-        """A live call's request over a websocket if one is up, else HTTP; parsed JSON or None.
-
-        ``waits``: Asterisk runs it in the channel's thread, so it must not use the events socket.
-        """
-        ws = self._pick(self._waiting_ws) if waits else self._pick((self._ws,) if self._ws else ())
-        if ws is not None:
-            query = {k: _param(v) for k, v in (params or {}).items()}
-            try:
-                reply = await ws.rest(method, path.lstrip("/"), query, timeout=self._timeout)
-            except RestUnavailable:
-                pass
-            except RestConnectionLost as exc:
-                raise AriUnreachable(f"the ARI connection closed during {method} {path}") from exc
-            except TimeoutError as exc:
-                raise AriUnreachable(f"Asterisk ARI timed out on {method} {path}") from exc
-            else:
-                if 200 <= reply.status < 300:
-                    return json.loads(reply.body) if reply.body else None
-                raise _error(
-                    method, path, reply.status, _body_message(reply.body, reply.status, reply.reason)
-                )
-        return await self._json(method, path, params=params)
-
-    @staticmethod
-    def _pick(streams: Sequence[EventStream]) -> EventStream | None:
-        ready = [s for s in streams if s.rest_ready]
-        return min(ready, key=lambda s: s.rest_in_flight) if ready else None
 
     # -- asterisk ---------------------------------------------------------------
 
@@ -165,7 +44,7 @@ class AriClient:
     async def set_event_filter(self, app: str, allowed: Sequence[str]) -> None:
         """Ask Asterisk to send this app only the listed event types."""
         types = list(allowed)
-        if (self._ws is not None or self._waiting_ws) and "RESTResponse" not in types:
+        if self._websocket_attached() and "RESTResponse" not in types:
             types.append("RESTResponse")  # the answers to requests sent over the websocket
         body = {"allowed": [{"type": t} for t in types], "disallowed": []}
         await self.request("PUT", f"/applications/{app}/eventFilter", json=body)
@@ -320,35 +199,3 @@ class AriClient:
 
     async def delete_stored_recording(self, name: str) -> None:
         await self.request("DELETE", f"/recordings/stored/{name}")
-
-
-def _param(value: str | int | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _error(method: str, path: str, status: int, message: str) -> AriError:
-    details: dict[str, object] = {"method": method, "path": path, "status": status}
-    if status in (401, 403):
-        return AriAuthError(
-            "Asterisk refused the ARI credentials (check [ari] username/password against ari.conf)",
-            details=details,
-        )
-    if status == 404:
-        return AriNotFound(message, http_status=404, details=details)
-    return AriRequestError(message, http_status=status, details=details)
-
-
-def _error_message(response: httpx.Response) -> str:
-    return _body_message(response.text, response.status_code, response.reason_phrase)
-
-
-def _body_message(body: str, status: int, reason: str) -> str:
-    try:
-        data = json.loads(body) if body else None
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])
-    return f"Asterisk answered {status} {reason}"

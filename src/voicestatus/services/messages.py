@@ -1,10 +1,12 @@
-"""Messages: what an operator recorded, which one is live, and its history.
+"""Changing operators' messages (accept, delete, switch, restore, purge) and counting plays.
 
 Every change runs in one write transaction that also locks the operator's row
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), so
 concurrent changes for one operator apply one after the other: the last one
 wins and each is audited. Replaced and deleted messages are kept as history
-for undo until ``purge`` removes them.
+for undo until ``purge`` removes them. The reads (``MessageQueries``) and the
+values they return live in ``message_queries.py``; ``MessageService`` is both,
+the one object the rest of voicestatus uses for messages.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -21,55 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService, storable
 from voicestatus.services.clock import Clock, utcnow
+from voicestatus.services.message_queries import MessageQueries, MessageView, PlayStats, message_view
 from voicestatus.services.operators import OperatorService, validate_status
-from voicestatus.services.play_counter import PlayCounter, write_plays
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
 from voicestatus.storage.models import Message, Operator
 
+__all__ = ["MessageService", "MessageView", "PlayStats"]
+
 logger = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True)
-class MessageView:
-    id: int
-    extension: str
-    status: int
-    sha256: str
-    duration: float
-    talk_duration: float
-    loudness_lufs: float | None
-    created_at: datetime
-    created_by: str
-    is_current: bool = True
-    retired_at: datetime | None = None
-    deleted_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PlayStats:
-    message_id: int
-    count: int
-    last_played_at: datetime | None
-
-
-def _view(row: Message) -> MessageView:
-    return MessageView(
-        id=row.id,
-        extension=row.extension,
-        status=row.status,
-        sha256=row.sha256,
-        duration=row.duration,
-        talk_duration=row.talk_duration,
-        loudness_lufs=row.loudness_lufs,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        is_current=row.is_current,
-        retired_at=row.retired_at,
-        deleted_at=row.deleted_at,
-    )
 
 
 def _summary(row: Message | None, *, active: bool) -> dict[str, object]:
@@ -80,7 +43,7 @@ def _summary(row: Message | None, *, active: bool) -> dict[str, object]:
     }
 
 
-class MessageService:
+class MessageService(MessageQueries):
     """Accepts, deletes, restores and serves operators' messages."""
 
     def __init__(
@@ -91,56 +54,8 @@ class MessageService:
         clock: Clock = utcnow,
         audit: AuditService | None = None,
     ) -> None:
-        self._db = db
-        self._operators = operators
-        self._clock = clock
+        super().__init__(db, operators, clock=clock)
         self._audit = audit if audit is not None else operators.audit
-        # Plays counted on the caller path, written in batches (see play_counter.py).
-        self.plays = PlayCounter(lambda batch: write_plays(db, batch), clock=clock)
-
-    async def current(self, extension: str, status: int) -> MessageView | None:
-        """The current message for one status, whether or not callers hear it."""
-        validate_status(status)
-        if not self._operators.allowed(extension):
-            return None
-        async with self._db.session() as session:
-            row = await repo.current_message(session, extension, status)
-            return _view(row) if row is not None else None
-
-    async def current_all(self, extension: str) -> list[MessageView]:
-        """The current message of every status that has one, by status digit."""
-        if not self._operators.allowed(extension):
-            return []
-        async with self._db.session() as session:
-            return [_view(r) for r in await repo.current_messages(session, extension)]
-
-    async def history(self, extension: str, status: int, *, limit: int = 20) -> list[MessageView]:
-        """Replaced and deleted messages, the most recently retired first."""
-        validate_status(status)
-        if not self._operators.allowed(extension):
-            return []
-        async with self._db.session() as session:
-            rows = await repo.history(session, extension, status, max(1, min(limit, 1000)))
-            return [_view(r) for r in rows]
-
-    async def playable(self, extension: str) -> MessageView | None:
-        """What a caller hears now: enabled, switched on, active status, unexpired, recorded."""
-        if not self._operators.allowed(extension):
-            return None
-        async with self._db.session() as session:
-            row = await repo.playable_message(session, extension, self._clock())
-            return _view(row) if row is not None else None
-
-    async def playable_until(self, extension: str) -> tuple[MessageView | None, datetime | None]:
-        """``playable`` and the operator's expiry time, for callers that keep the answer."""
-        if not self._operators.allowed(extension):
-            return None, None
-        async with self._db.session() as session:
-            row = await repo.playable_message(session, extension, self._clock())
-            if row is None:
-                return None, None
-            op = await repo.get_operator(session, extension)
-            return _view(row), op.expires_at if op is not None else None
 
     async def accept(
         self,
@@ -176,7 +91,7 @@ class MessageService:
             await self._go_live(
                 session, op, row, old, now, was_active=was_active, actor=actor, action="accept"
             )
-            return _view(row)
+            return message_view(row)
 
     async def delete(self, extension: str, status: int, *, actor: Actor) -> bool:
         """Take the current message off (kept for undo); False if there was none."""
@@ -242,7 +157,7 @@ class MessageService:
             await self._go_live(
                 session, op, target, old, now, was_active=was_active, actor=actor, action="restore"
             )
-            return _view(target)
+            return message_view(target)
 
     undo_delete = restore
 
@@ -284,16 +199,6 @@ class MessageService:
         """Count one play in memory; ``plays`` writes it within seconds."""
         self.plays.add(message_id)
 
-    async def play_stats(self, message_id: int) -> PlayStats:
-        """Stored counts plus those not written yet."""
-        async with self._db.session() as session:
-            row = await repo.get_play_stat(session, message_id)
-        count, last = (row.count, row.last_played_at) if row is not None else (0, None)
-        pending = self.plays.pending(message_id)
-        if pending is not None:
-            count, last = count + pending.count, pending.last_played_at
-        return PlayStats(message_id, count, last)
-
     async def purge(self, *, older_than: timedelta) -> list[str]:
         """Remove history retired longer ago than ``older_than``.
 
@@ -307,22 +212,6 @@ class MessageService:
         if shas:
             logger.info("retention purged history; %d audio files unreferenced", len(shas))
         return shas
-
-    async def current_for(self, extensions: list[str]) -> dict[str, list[tuple[MessageView, PlayStats]]]:
-        """``current_all`` with ``play_stats`` for a page of operators, in one query."""
-        found: dict[str, list[tuple[MessageView, PlayStats]]] = {ext: [] for ext in extensions}
-        async with self._db.session() as session:
-            rows = await repo.current_messages_with_plays(session, list(found))
-        allowed = {ext for ext in {row.extension for row, _ in rows} if self._operators.allowed(ext)}
-        for row, stat in rows:
-            if row.extension not in allowed:
-                continue
-            count, last = (stat.count, stat.last_played_at) if stat is not None else (0, None)
-            pending = self.plays.pending(row.id)
-            if pending is not None:
-                count, last = count + pending.count, pending.last_played_at
-            found[row.extension].append((_view(row), PlayStats(row.id, count, last)))
-        return found
 
 
 def _validate_audio(sha256: str, duration: float, talk_duration: float, loudness_lufs: float | None) -> None:
