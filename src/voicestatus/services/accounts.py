@@ -195,6 +195,8 @@ class AccountService:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         digest = _digest(token)
+        # Taken before the database read, so memory of a token read just before
+        # a revocation lapses at most TOKEN_MEMORY_SECONDS after the revocation.
         now_mono = time.monotonic()
         known = self._verified.get(digest)
         if known is not None and known[0] > now_mono:
