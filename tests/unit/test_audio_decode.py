@@ -23,7 +23,7 @@ from voicestatus.audio import (
     encode_wav,
     read_wav,
 )
-from voicestatus.audio.analysis import tone
+from voicestatus.audio.analysis import rms_dbfs, tone
 
 
 def encode(pcm: Pcm, fmt: str, codec: str, *, channels: int = 1) -> bytes:
@@ -258,3 +258,47 @@ def test_every_refusal_is_an_audio_rejection_with_an_actionable_message() -> Non
             decode_audio(data)
         assert caught.value.message.endswith(".")
         assert caught.value.status_code == 400
+
+
+def decode_in_one_pass(data: bytes) -> np.ndarray:
+    """The reference: every packet through one FFmpeg decoder, channels averaged."""
+    with av.open(io.BytesIO(data), "r") as container:
+        stream = container.streams.audio[0]
+        frames = [frame.to_ndarray() for packet in container.demux(stream) for frame in packet.decode()]
+    mixed: np.ndarray = np.concatenate(frames, axis=1).mean(axis=0)
+    return mixed
+
+
+def speech_like(seconds: float, rate: int) -> Pcm:
+    """Voiced bursts with pauses: Opus switches between its modes as it would for a voice."""
+    t = np.arange(round(seconds * rate)) / rate
+    voice = sum(np.sin(2 * np.pi * f * t) for f in (180.0, 410.0, 1270.0, 2900.0))
+    gate = np.sin(2 * np.pi * 0.7 * t) > -0.5
+    noise = np.random.default_rng(3).standard_normal(len(t))
+    return Pcm((0.1 * voice * gate + 0.01 * noise).astype(np.float32), rate)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize(("fmt", "seconds"), [("webm", 20.0), ("ogg", 9.0)])
+def test_long_opus_decodes_to_exactly_the_samples_of_one_pass(
+    fmt: str, seconds: float, channels: int
+) -> None:
+    data = encode(speech_like(seconds, 48000), fmt, "libopus", channels=channels)
+
+    pcm = decode_audio(data)
+
+    reference = decode_in_one_pass(data)
+    assert pcm.rate == 48000
+    assert len(pcm.samples) == len(reference)
+    np.testing.assert_allclose(pcm.samples, np.clip(reference, -1, 1), atol=1e-6)
+
+
+def test_long_stereo_opus_keeps_its_tone_and_level() -> None:
+    data = encode(tone(1000, 30.0, rate=48000, amplitude=0.5), "webm", "libopus", channels=2)
+
+    pcm = decode_audio(data, max_seconds=60)
+
+    assert pcm.duration == pytest.approx(30.0, abs=0.06)
+    assert dominant_frequency(pcm) == pytest.approx(1000, abs=1)
+    middle = Pcm(pcm.samples[48000:-48000], pcm.rate)
+    assert rms_dbfs(middle) == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.5)

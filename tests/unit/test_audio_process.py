@@ -8,6 +8,7 @@ import time
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 import pyloudnorm
 import pytest
@@ -18,10 +19,11 @@ from voicestatus.audio import (
     ProcessingSettings,
     SilentAudio,
     TooLittleTalk,
+    decode_audio,
     process_recording,
     read_wav,
 )
-from voicestatus.audio.analysis import concat, first_sound_at, silence, tone
+from voicestatus.audio.analysis import concat, first_sound_at, silence, tone, tone_segments
 from voicestatus.config import Config
 
 SETTINGS = ProcessingSettings()
@@ -243,6 +245,38 @@ def test_sixty_seconds_process_quickly(rate: int, capsys: pytest.CaptureFixture[
     with capsys.disabled():
         print(f"\n60 s at {rate} Hz processed in {min(timings) * 1000:.1f} ms (best of 3)")
     assert result.duration > 55.0
+
+
+def opus_upload(pcm: Pcm) -> Pcm:
+    """``pcm`` as a browser's MediaRecorder would upload it (WebM/Opus, 48 kHz), decoded again."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm") as container:
+        stream = container.add_stream("libopus", rate=48000, layout="mono")
+        assert isinstance(stream, av.AudioStream)
+        frame = av.AudioFrame.from_ndarray(pcm.samples[np.newaxis, :], format="flt", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return decode_audio(buffer.getvalue())
+
+
+@pytest.mark.parametrize("freq", [1000, 3000])
+def test_tones_of_an_opus_upload_keep_their_frequency_and_level_in_both_variants(freq: int) -> None:
+    result = process_recording(opus_upload(tone(freq, 12.0, rate=48000, amplitude=0.3)), SETTINGS)
+
+    for wav in (result.wav8k, result.wav16k):
+        pcm = read_wav(wav)
+        ((start, end),) = tone_segments(pcm, freq)
+        assert start == 0.0
+        assert end == pytest.approx(pcm.duration, abs=0.06)
+        assert loudness(wav) == pytest.approx(-20.0, abs=1.0)
+
+
+def test_an_opus_upload_keeps_up_to_8_khz_in_the_wideband_variant_only() -> None:
+    result = process_recording(opus_upload(tone([1000, 6000], 12.0, rate=48000, amplitude=0.6)), SETTINGS)
+
+    assert tone_segments(read_wav(result.wav16k), 6000, min_ratio=0.4) != []
+    assert tone_segments(read_wav(result.wav8k), 6000, min_ratio=0.01) == []
 
 
 SPEECH = Path(__file__).parent.parent / "fixtures" / "audio" / "speech-en-8k.wav"

@@ -29,7 +29,7 @@ import soxr
 from voicestatus.audio.errors import EmptyAudio, SilentAudio, TooLittleTalk
 from voicestatus.audio.loudness import integrated_loudness
 from voicestatus.audio.pcm import FloatArray, Pcm
-from voicestatus.audio.wav import encode_wav, to_int16
+from voicestatus.audio.wav import encode_wav
 
 if TYPE_CHECKING:
     from voicestatus.config import Config
@@ -100,12 +100,15 @@ def process_recording(pcm: Pcm, settings: ProcessingSettings) -> ProcessedAudio:
     """Trim, measure, normalise and encode ``pcm``; refuse it if there is too little talk."""
     if len(pcm) == 0:
         raise EmptyAudio("The recording contains no sound samples.")
-    samples = pcm.samples - np.float32(np.mean(pcm.samples, dtype=np.float64))
-    rate = pcm.rate
+    samples, rate = pcm.samples, pcm.rate
     if rate > WIDEBAND_RATE:
         # Nothing above 8 kHz survives, so uploads (44.1/48 kHz) are brought
-        # down once and both variants are made from that.
+        # down once and both variants are made from that; the DC offset is
+        # then removed from a third of the samples (resampling keeps it).
         samples, rate = _resample(samples, rate, WIDEBAND_RATE), WIDEBAND_RATE
+        samples -= np.float32(np.mean(samples, dtype=np.float64))
+    else:
+        samples = samples - np.float32(np.mean(samples, dtype=np.float64))
     narrow = _resample(samples, rate, NARROWBAND_RATE)
     talk = measure_talk(narrow, NARROWBAND_RATE, settings.silence_threshold_dbfs)
     _refuse_too_little_talk(talk, pcm.duration, settings)
@@ -134,10 +137,13 @@ def measure_talk(samples: FloatArray, rate: int, threshold_dbfs: float) -> _Talk
     count = -(-len(samples) // frame)
     if count == 0:
         return _Talk(0.0, 0.0, 0.0)
-    filtered = scipy.signal.sosfilt(_hum_filter(rate), samples).astype(np.float32)
-    padded = np.zeros(count * frame, dtype=np.float32)
-    padded[: len(filtered)] = filtered
-    power = np.mean(np.square(padded.reshape(count, frame)), axis=1, dtype=np.float64)
+    filtered = scipy.signal.lfilter(*_hum_filter(rate), samples.astype(np.float64))
+    whole = len(samples) // frame * frame
+    frames = filtered[:whole].reshape(-1, frame)
+    power = np.einsum("ij,ij->i", frames, frames)
+    if whole < len(samples):  # a last, partial frame counts as if padded with silence
+        power = np.append(power, np.dot(filtered[whole:], filtered[whole:]))
+    power /= frame
     talk_frames = np.flatnonzero(power > 10.0 ** (threshold_dbfs / 10.0))
     if len(talk_frames) == 0:
         return _Talk(0.0, 0.0, 0.0)
@@ -175,29 +181,33 @@ def _normalise(samples: FloatArray, rate: int, settings: ProcessingSettings) -> 
     loudness = integrated_loudness(samples, rate)
     if not math.isfinite(loudness):
         # Shorter than one 400 ms gating block: plain mean square stands in.
-        mean_square = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0
+        mean_square = float(np.dot(samples, samples)) / len(samples) if len(samples) else 0.0
         loudness = -0.691 + 10.0 * math.log10(mean_square) if mean_square > 0 else -math.inf
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    peak = max(float(np.max(samples)), -float(np.min(samples))) if len(samples) else 0.0
     if not math.isfinite(loudness) or peak <= 0.0:
         return encode_wav(samples, rate), -math.inf, -math.inf
     gain_db = min(
         settings.target_lufs - loudness,
         settings.peak_dbfs - _PEAK_MARGIN_DB - 20.0 * math.log10(peak),
     )
-    ints = to_int16(samples * np.float32(10.0 ** (gain_db / 20.0)))
-    out_peak = int(np.max(np.abs(ints.astype(np.int32))))
+    # The gain keeps every sample under the ceiling, so scaling straight to
+    # int16 needs no clipping; the peak is that of the samples written.
+    scaled = samples * np.float32(10.0 ** (gain_db / 20.0) * 32767.0)
+    ints = np.rint(scaled, out=scaled).astype("<i2")
+    out_peak = max(int(np.max(ints)), -int(np.min(ints)))
     peak_dbfs = 20.0 * math.log10(out_peak / 32768.0) if out_peak else -math.inf
     return encode_wav(ints, rate), loudness + gain_db, peak_dbfs
 
 
 def _resample(samples: FloatArray, rate: int, target: int) -> FloatArray:
+    """``samples`` at ``target`` Hz: a new array, or ``samples`` itself when the rate is already right."""
     if rate == target:
-        return samples.astype(np.float32, copy=True)
+        return samples
     out: FloatArray = soxr.resample(samples, rate, target, quality="HQ").astype(np.float32, copy=False)
     return out
 
 
 @functools.lru_cache(maxsize=8)
-def _hum_filter(rate: int) -> npt.NDArray[np.float64]:
-    sos: npt.NDArray[np.float64] = scipy.signal.butter(4, 120.0, btype="highpass", fs=rate, output="sos")
-    return sos
+def _hum_filter(rate: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    b, a = scipy.signal.butter(4, 120.0, btype="highpass", fs=rate)
+    return b, a
