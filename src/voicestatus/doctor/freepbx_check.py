@@ -1,8 +1,11 @@
 """Doctor check: do FreePBX's destinations agree with our operators?
 
-An operator whose extension does not send unanswered calls to us never has
-their message heard; an extension that sends calls to us but is not an
-operator gets the generic notice. Both are easy to miss and easy to fix.
+An operator who has recorded a message but whose extension does not send
+unanswered calls to us never has it heard: a failure. An extension that
+sends calls to us but is not an operator gets the generic notice: also a
+failure. An extension that merely matches ``[operators] pattern`` and has no
+message yet is only worth a warning: where the pattern is broad (``_1XX``)
+and a few of those extensions are operators, the rest are not wired on purpose.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import asyncio
 import os
 
+from sqlalchemy import select
+
 from voicestatus.config import Config
-from voicestatus.doctor.checks import Finding
+from voicestatus.doctor.checks import Finding, Status
 from voicestatus.freepbx.credentials import database_params
 from voicestatus.freepbx.users import UsersTable
 from voicestatus.services.extensions import ExtensionPattern
+from voicestatus.storage.database import make_engine
+from voicestatus.storage.models import Message
 
 
 def _short(extensions: list[str]) -> str:
@@ -38,17 +45,52 @@ async def check_freepbx(config: Config) -> Finding:
     pattern = ExtensionPattern.parse(config.operators.pattern)
     ours = {ext for ext, dests in current.items() if fp.destination in dests.values()}
     operators = [ext for ext in current if pattern.matches(ext)]
+    with_message = await extensions_with_message(config)
     unwired = [ext for ext in operators if ext not in ours]
+    unheard = [ext for ext in unwired if with_message is None or ext in with_message]
+    idle = [ext for ext in unwired if ext not in unheard]
     strays = sorted((ext for ext in ours if not pattern.matches(ext)), key=lambda e: (len(e), e))
-    problems, fixes = [], []
-    if unwired:
-        problems.append(f"{len(unwired)} operator(s) not sent to {fp.destination}: {_short(unwired)}")
-        fixes.append(f"voicestatus freepbx apply --extensions {_short(unwired)}")
+    problems, notes, fixes = [], [], []
+    if unheard:
+        problems.append(
+            f"{len(unheard)} operator(s) with a message not sent to {fp.destination}, callers never "
+            f"hear it: {_short(unheard)}"
+        )
+        fixes.append(f"voicestatus freepbx apply --extensions {_short(unheard)}")
     if strays:
         problems.append(f"{len(strays)} non-operator extension(s) sent to voicestatus: {_short(strays)}")
         fixes.append(
             f"voicestatus freepbx revert --extensions {_short(strays)} (or widen [operators] pattern)"
         )
-    if problems:
-        return Finding("freepbx", "fail", "; ".join(problems), "; ".join(fixes))
+    if idle:
+        notes.append(
+            f"{len(idle)} extension(s) matching [operators] pattern, without a message, not sent to "
+            f"{fp.destination}: {_short(idle)}"
+        )
+        fixes.append(
+            f"if they are operators: voicestatus freepbx apply --extensions {_short(idle)}; "
+            "otherwise narrow [operators] pattern"
+        )
+    if problems or notes:
+        status: Status = "fail" if problems else "warn"
+        return Finding("freepbx", status, "; ".join(problems + notes), "; ".join(fixes))
     return Finding("freepbx", "ok", f"{len(operators)} operator extension(s) are sent to {fp.destination}")
+
+
+async def extensions_with_message(config: Config) -> set[str] | None:
+    """Extensions that have a current message; None when the database cannot be read.
+
+    Never creates the SQLite file: on a fresh install there is simply none.
+    """
+    url = config.database.url
+    if url.startswith("sqlite:///") and not await asyncio.to_thread(os.path.isfile, url[len("sqlite:///") :]):
+        return set()
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(Message.extension).where(Message.is_current).distinct())
+            return {str(ext) for ext in rows.scalars()}
+    except Exception:  # any driver's error; check_database reports it
+        return None
+    finally:
+        await engine.dispose()

@@ -174,3 +174,37 @@ async def test_freepbx_inconsistent_and_fresh_install(
     assert "does not exist yet" in checks["database"]["detail"]
     database_file = service_config.database.url.removeprefix("sqlite:///")
     assert not os.path.exists(database_file), "doctor must not create the database"  # noqa: ASYNC240
+
+
+async def test_only_operators_with_a_message_fail_the_freepbx_check(
+    prepared: Config, sandbox_info: SandboxInfo, tmp_path: Path, mariadb_server: MariaDB
+) -> None:
+    """A broad pattern with a few operators wired: only a message nobody can hear is a failure."""
+    mariadb_server.seed(
+        {"101": ("voicestatus-unavailable,s,1", "", ""), "102": ("", "", ""), "103": ("", "", "")}
+    )
+    config = _toml(prepared, sandbox_info, tmp_path / "vs.toml", freepbx=mariadb_server.url)
+    service = Service(prepared)
+    await service.start()
+    try:
+        await service.events.wait_connected(15)
+        audio = await service.desk.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
+        await service.desk.publish("102", 1, audio, actor=Actor("admin", "tests"))
+        code, checks = await _doctor(config)
+        assert code == 1
+        assert _failed(checks) == {"freepbx"}, _show(checks)
+        freepbx = checks["freepbx"]
+        assert "with a message not sent to voicestatus-unavailable" in freepbx["detail"]
+        assert "callers never hear it: 102;" in freepbx["detail"]
+        assert "without a message" in freepbx["detail"]
+        assert freepbx["fix"].startswith("voicestatus freepbx apply --extensions 102;")
+
+        await service.desk.delete("102", 1, actor=Actor("admin", "tests"))
+        code, checks = await _doctor(config)
+    finally:
+        await service.stop()
+    assert code == 0, _show(checks)
+    freepbx = checks["freepbx"]
+    assert freepbx["status"] == "warn"
+    assert "2 extension(s) matching [operators] pattern, without a message" in freepbx["detail"]
+    assert "102,103" in freepbx["fix"]
