@@ -10,22 +10,21 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.cli.dialplan import write_atomically
+from voicestatus.cli.freepbx_output import count_extensions, echo_json, fail, print_table, progress, report
 from voicestatus.config import Config, load_config
 from voicestatus.errors import VoiceStatusError
 from voicestatus.freepbx import custom_conf
 from voicestatus.freepbx.credentials import database_params
 from voicestatus.freepbx.selection import Selection, parse_selection
 from voicestatus.freepbx.users import FREEPBX_REASONS, UsersTable, check_reasons
-from voicestatus.freepbx.wiring import Change, FreepbxWiring, Outcome, ReloadFailed
+from voicestatus.freepbx.wiring import FreepbxWiring, Outcome, ReloadFailed
 from voicestatus.services.audit import Actor
 from voicestatus.storage.database import Database
 
@@ -43,6 +42,12 @@ reasons_option = click.option(
     help="Which FreePBX destinations: noanswer, busy, chanunavail (comma-separated).",
 )
 dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the outcome as one JSON object (no table, no progress bar).",
+)
 
 
 @click.group()
@@ -56,32 +61,6 @@ def _actor() -> Actor:
     except (KeyError, OSError):
         user = str(os.getuid())
     return Actor("cli", user)
-
-
-def _table(changes: list[Change], header: tuple[str, str]) -> None:
-    if not changes:
-        return
-    widths = [
-        max(len("extension"), *(len(c.extension) for c in changes)),
-        max(len("reason"), *(len(c.reason) for c in changes)),
-        max(len(header[0]), *(len(c.before or "(empty)") for c in changes)),
-    ]
-    click.echo(f"{'extension':<{widths[0]}}  {'reason':<{widths[1]}}  {header[0]:<{widths[2]}}  {header[1]}")
-    for c in changes:
-        click.echo(
-            f"{c.extension:<{widths[0]}}  {c.reason:<{widths[1]}}  "
-            f"{c.before or '(empty)':<{widths[2]}}  {c.after or '(empty)'}"
-        )
-
-
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    with click.progressbar(length=total, label=label, show_pos=True, file=sys.stderr) as bar:
-        yield bar.update
-
-
-def _count(changes: list[Change]) -> int:
-    return len({c.extension for c in changes})
 
 
 async def _run(config: Config, action: Callable[[FreepbxWiring], object]) -> Outcome:
@@ -101,21 +80,6 @@ async def _run(config: Config, action: Callable[[FreepbxWiring], object]) -> Out
         return outcome
     finally:
         await db.close()
-
-
-def _report(outcome: Outcome, verb: str) -> None:
-    if outcome.reload is not None:
-        click.echo(f"Reload: {outcome.reload.describe()}")
-    n = _count(outcome.changes)
-    if outcome.dry_run:
-        click.echo(
-            f"Dry run: {len(outcome.changes)} destination(s) on {n} extension(s) would be {verb}; "
-            "nothing was changed."
-        )
-    elif outcome.changes:
-        click.echo(f"{verb.capitalize()}: {len(outcome.changes)} destination(s) on {n} extension(s).")
-    else:
-        click.echo(f"Nothing to do: nothing was {verb}.")
 
 
 def _load(config_path: Path | None, overrides: dict[str, str | None]) -> Config:
@@ -147,12 +111,14 @@ def _with_freepbx_options(func: Callable[..., None]) -> Callable[..., None]:
 @click.option("--extensions", required=True, help="Extensions: 101-130,205 or a pattern like _1XX.")
 @reasons_option
 @dry_run_option
+@json_option
 @config_option
 @_with_freepbx_options
 def apply(
     extensions: str,
     reasons: str,
     dry_run: bool,
+    as_json: bool,
     config_path: Path | None,
     freepbx_conf: str | None,
     database_url: str | None,
@@ -169,33 +135,41 @@ def apply(
 
         async def act(wiring: FreepbxWiring) -> Outcome:
             preview = await wiring.apply(selection, wanted, actor=_actor(), dry_run=True)
-            _table(preview.changes, ("before", "after"))
-            if preview.unchanged:
-                click.echo(f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}.")
+            if not as_json:
+                print_table(preview.changes, ("before", "after"))
+                if preview.unchanged:
+                    click.echo(
+                        f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}."
+                    )
             if dry_run or not preview.changes:
                 preview.dry_run = dry_run
                 return preview
-            with _progress(_count(preview.changes), "Updating FreePBX") as step:
+            with progress(count_extensions(preview.changes), "Updating FreePBX", quiet=as_json) as step:
                 return await wiring.apply(selection, wanted, actor=_actor(), progress=step)
 
         outcome = asyncio.run(_run(config, act))
     except ReloadFailed as exc:
-        raise click.ClickException(exc.message) from exc
+        fail(exc, as_json, exc.outcome)
     except VoiceStatusError as exc:
-        raise click.ClickException(exc.message) from exc
-    _report(outcome, "applied")
+        fail(exc, as_json)
+    if as_json:
+        echo_json(outcome)
+    else:
+        report(outcome, "applied")
 
 
 @freepbx.command()
 @click.option("--extensions", default=None, help="Only these extensions (default: every one applied).")
 @reasons_option
 @dry_run_option
+@json_option
 @config_option
 @_with_freepbx_options
 def revert(
     extensions: str | None,
     reasons: str,
     dry_run: bool,
+    as_json: bool,
     config_path: Path | None,
     freepbx_conf: str | None,
     database_url: str | None,
@@ -212,19 +186,25 @@ def revert(
 
         async def act(wiring: FreepbxWiring) -> Outcome:
             preview = await wiring.revert(selection, wanted, actor=_actor(), dry_run=True)
-            _table(preview.changes, ("now", "restored"))
-            for change, why in preview.skipped:
-                click.echo(f"skipped {change.extension} {change.reason}: {why}")
+            if not as_json:
+                print_table(preview.changes, ("now", "restored"))
+                for change, why in preview.skipped:
+                    click.echo(f"skipped {change.extension} {change.reason}: {why}")
             if dry_run or not preview.changes:
                 preview.dry_run = dry_run
                 return preview
-            with _progress(_count(preview.changes), "Restoring FreePBX") as step:
+            with progress(count_extensions(preview.changes), "Restoring FreePBX", quiet=as_json) as step:
                 return await wiring.revert(selection, wanted, actor=_actor(), progress=step)
 
         outcome = asyncio.run(_run(config, act))
+    except ReloadFailed as exc:
+        fail(exc, as_json, exc.outcome)
     except VoiceStatusError as exc:
-        raise click.ClickException(exc.message) from exc
-    _report(outcome, "reverted")
+        fail(exc, as_json)
+    if as_json:
+        echo_json(outcome)
+    else:
+        report(outcome, "reverted")
 
 
 @freepbx.command("dialplan")

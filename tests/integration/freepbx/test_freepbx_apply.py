@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -176,3 +177,42 @@ def _minimal_config(tmp_path: Path) -> Path:
     path = tmp_path / "minimal.toml"
     path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "vs.db"}"\n')
     return path
+
+
+def test_json_outcome_for_scripts(
+    vs: Run, vs_config: Path, freepbx_db: MariaDB, fwconsole: Fwconsole
+) -> None:
+    args = ("freepbx", "apply", "--config", str(vs_config), "--extensions", "101", "--json")
+    dry = json.loads(vs(*args, "--dry-run").output)
+    assert dry["ok"] is True
+    assert dry["dry_run"] is True
+    assert {(c["extension"], c["reason"]) for c in dry["changes"]} == {
+        ("101", "noanswer"), ("101", "busy"), ("101", "chanunavail"),
+    }  # fmt: skip
+    assert freepbx_db.destinations() == SEED
+
+    applied = vs(*args)
+    assert applied.exit_code == 0
+    report = json.loads(applied.output)
+    assert report["ok"] is True
+    assert report["dry_run"] is False
+    assert {c["after"] for c in report["changes"]} == {DEST}
+    assert {c["before"] for c in report["changes"]} == set(SEED["101"])
+    reload = report["reload"]
+    assert (reload["command"], reload["ok"], reload["exit_status"]) == ("fwconsole reload", True, 0)
+    assert "Reloading FreePBX" in reload["output"]
+    assert freepbx_db.destinations()["101"] == ALL
+
+    fwconsole.fail_with(3)
+    reverted = vs("freepbx", "revert", "--config", str(vs_config), "--json")
+    assert reverted.exit_code == 1
+    failed = json.loads(reverted.output)
+    assert failed["ok"] is False
+    assert failed["error"]["id"] == "freepbx-reload-failed"
+    assert failed["reload"]["exit_status"] == 3
+    assert len(failed["changes"]) == 3
+    assert freepbx_db.destinations() == SEED, "the database change is made; only the reload failed"
+
+    unknown = vs("freepbx", "apply", "--config", str(vs_config), "--extensions", "999", "--json")
+    assert unknown.exit_code == 1
+    assert json.loads(unknown.output)["ok"] is False
