@@ -136,6 +136,8 @@ class Uploader {
       const audio = this.q("[data-review-audio]");
       if (audio.src) URL.revokeObjectURL(audio.src);
       audio.src = URL.createObjectURL(this.blob);
+      // MediaRecorder's WebM carries no duration, so the player alone would show 0:00.
+      this.q("[data-review-length]").textContent = clock(this.stopped - this.started);
       this.q("[data-review]").hidden = false;
       this.say("");
     });
@@ -146,14 +148,12 @@ class Uploader {
     this.root.classList.add("recording");
     this.say(this.root.dataset.tRecording);
     const time = this.q("[data-rec-time]");
-    this.timer = setInterval(() => {
-      const s = Math.floor((Date.now() - this.started) / 1000);
-      time.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-    }, 250);
+    this.timer = setInterval(() => { time.textContent = clock(Date.now() - this.started); }, 250);
   }
 
   stopRecording() {
     clearInterval(this.timer);
+    this.stopped = Date.now();
     this.q("[data-rec-time]").textContent = "";
     this.root.classList.remove("recording");
     this.q("[data-record]").hidden = false;
@@ -168,6 +168,11 @@ class Uploader {
     audio.removeAttribute("src");
     this.q("[data-review]").hidden = true;
   }
+}
+
+function clock(ms) {
+  const s = Math.floor(ms / 1000);
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
 }
 
 document.addEventListener("DOMContentLoaded", () => {
