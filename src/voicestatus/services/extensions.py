@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from voicestatus.errors import ConfigError, InvalidInput
 
@@ -92,6 +93,11 @@ class _Pattern:
     def regex(self) -> str:
         body = "".join("[" + "".join(sorted(p)) + "]" for p in self.positions)
         return body + {"": "", ".": "[0-9]+", "!": "[0-9]*"}[self.tail]
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        """Compiled once: every call checks its operator against the pattern."""
+        return re.compile(self.regex(), re.ASCII)
 
     def __str__(self) -> str:
         text = "".join(_position_text(p) for p in self.positions) + self.tail
@@ -269,7 +275,7 @@ class ExtensionPattern:
             if isinstance(item, _Range):
                 if item.matches(ext):
                     return True
-            elif re.fullmatch(item.regex(), ext, re.ASCII):
+            elif item.compiled.fullmatch(ext):
                 return True
         return False
 
