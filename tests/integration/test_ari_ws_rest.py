@@ -33,6 +33,7 @@ async def streams(sandbox_info: SandboxInfo) -> AsyncIterator[tuple[EventStream,
     try:
         for stream in pair:
             await stream.wait_connected(15)
+            assert await stream.wait_rest_checked(15), "Asterisk 22 answers requests over the websocket"
         yield pair[0], pair[1]
     finally:
         for stream in pair:

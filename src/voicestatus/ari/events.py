@@ -8,10 +8,13 @@ restarting Asterisk in lockstep) and calls ``on_connect`` after each
 connection so owners can re-apply event filters and other subscriptions.
 
 The same socket also carries REST requests (``RESTRequest``/``RESTResponse``,
-Asterisk 22's "ARI REST over WebSocket"): a JSON message each way costs a
-tenth of the CPU of an HTTP request through httpx, which matters on the
-caller path. ``AriClient`` uses it via ``rest`` while the socket is up and
-falls back to HTTP otherwise.
+"ARI REST over WebSocket"): a JSON message each way costs a tenth of the CPU
+of an HTTP request through httpx, which matters on the caller path.
+``AriClient`` uses it via ``rest`` while the socket is up and falls back to
+HTTP otherwise. Asterisk before 20.14, 21.9 and 22.4 silently ignores what a
+client sends on this socket, so a request there would only time out: after
+each connect one cheap request probes for an answer, and until one comes
+back the socket carries no requests.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ EventHandler = Callable[[Event], None]
 # Decides from the raw JSON whether an event is worth parsing and handing on.
 EventPredicate = Callable[[Mapping[str, Any]], bool]
 ConnectHook = Callable[[], Awaitable[None]]
+
+# How long the probe waits for Asterisk to answer a request over the socket,
+# and how often an unanswered probe is repeated on the same connection.
+REST_PROBE_TIMEOUT = 3.0
+REST_PROBE_INTERVAL = 60.0
 
 
 class RestUnavailable(Exception):
@@ -86,6 +94,7 @@ class EventStream:
         max_delay: float = 30.0,
         subscribe_all: bool = False,
         wanted: EventPredicate | None = None,
+        rest_probe_timeout: float = REST_PROBE_TIMEOUT,
     ) -> None:
         base = url.rstrip("/")
         scheme, _, rest = base.partition("://")
@@ -109,6 +118,10 @@ class EventStream:
         self.connections = 0
         self._rest_ids = itertools.count(1)
         self._rest_pending: dict[str, asyncio.Future[RestReply]] = {}
+        self._rest_probe_timeout = rest_probe_timeout
+        # None until this connection's probe has an answer (see the module docstring).
+        self._rest_supported: bool | None = None
+        self._rest_checked = asyncio.Event()
 
     @property
     def state(self) -> ConnectionState:
@@ -138,7 +151,17 @@ class EventStream:
     @property
     def rest_ready(self) -> bool:
         """True while REST requests can go over the websocket."""
-        return self._ws is not None and self._state is ConnectionState.CONNECTED
+        return self._rest_supported is True and self._state is ConnectionState.CONNECTED
+
+    @property
+    def rest_supported(self) -> bool | None:
+        """Whether Asterisk answers requests on this connection; None until probed."""
+        return self._rest_supported
+
+    async def wait_rest_checked(self, timeout: float | None = None) -> bool:
+        """Wait for this connection's probe; return whether requests can go over the socket."""
+        await asyncio.wait_for(self._rest_checked.wait(), timeout)
+        return self.rest_ready
 
     @property
     def rest_in_flight(self) -> int:
@@ -159,8 +182,18 @@ class EventStream:
         when the socket closed before the answer, ``TimeoutError`` after ``timeout``.
         """
         ws = self._ws
-        if ws is None or self._state is not ConnectionState.CONNECTED or ws.state is not State.OPEN:
+        if ws is None or not self.rest_ready or ws.state is not State.OPEN:
             raise RestUnavailable
+        return await self._request(ws, method, uri, query, timeout)
+
+    async def _request(
+        self,
+        ws: ClientConnection,
+        method: str,
+        uri: str,
+        query: Mapping[str, str] | None,
+        timeout: float,
+    ) -> RestReply:
         request_id = f"vs{next(self._rest_ids)}"
         message: dict[str, object] = {
             "type": "RESTRequest",
@@ -241,7 +274,11 @@ class EventStream:
                         except Exception:
                             log.exception("ARI on-connect hook failed")
                     self._set_state(ConnectionState.CONNECTED)
-                    await self._receive(ws)
+                    probe = asyncio.create_task(self._probe_rest(ws), name="ari-rest-probe")
+                    try:
+                        await self._receive(ws)
+                    finally:
+                        probe.cancel()
             except asyncio.CancelledError:
                 raise
             except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
@@ -249,6 +286,8 @@ class EventStream:
                     log.warning("ARI events connection lost or refused: %s", exc)
             finally:
                 self._ws = None
+                self._rest_supported = None
+                self._rest_checked.clear()
                 self._fail_pending_rest()
             if self._closing:
                 break
@@ -257,6 +296,30 @@ class EventStream:
             attempt += 1
             log.info("reconnecting to ARI in %.1f s", delay)
             await asyncio.sleep(delay)
+
+    async def _probe_rest(self, ws: ClientConnection) -> None:
+        """Find out whether Asterisk answers requests on ``ws``; retry while it does not."""
+        told = False
+        while True:
+            try:
+                await self._request(ws, "GET", "asterisk/ping", None, self._rest_probe_timeout)
+            except TimeoutError:
+                self._rest_supported = False
+                if not told:
+                    told = True
+                    log.info(
+                        "Asterisk does not answer ARI requests over the websocket (that needs "
+                        "Asterisk 20.14, 21.9, 22.4 or later): using HTTP"
+                    )
+            except (RestConnectionLost, websockets.exceptions.ConnectionClosed):
+                return
+            else:
+                # Any answer, whatever its status, shows the feature is there.
+                self._rest_supported = True
+            self._rest_checked.set()
+            if self._rest_supported:
+                return
+            await asyncio.sleep(REST_PROBE_INTERVAL)
 
     async def _receive(self, ws: ClientConnection) -> None:
         async for message in ws:
