@@ -16,7 +16,6 @@ import logging
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from voicestatus.asterisk import sandbox_proc as proc
@@ -28,13 +27,15 @@ from voicestatus.asterisk.sandbox_build import (
     module_dir,
     require_root,
 )
-from voicestatus.asterisk.sandbox_conf import InstanceLayout, SipAccount, instance_files
+from voicestatus.asterisk.sandbox_conf import instance_files
 from voicestatus.asterisk.sandbox_errors import SandboxNotRunning, SandboxPortInUse
+from voicestatus.asterisk.sandbox_info import USERNAME, SandboxInfo, describe, layout
 from voicestatus.asterisk.sandbox_instance import (
     INSTANCES_DIR,
     prepare_instance,
     write_atomic,
 )
+from voicestatus.asterisk.sandbox_layout import SipAccount
 from voicestatus.asterisk.sandbox_state import (
     InstanceState,
     PortRequest,
@@ -48,51 +49,8 @@ __all__ = ["Sandbox", "SandboxError", "SandboxInfo", "SipAccount"]
 
 logger = logging.getLogger(__name__)
 
-USERNAME = "voicestatus"
 READY_TIMEOUT = 60.0
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-@dataclass(frozen=True)
-class SandboxInfo:
-    """How to reach one sandbox instance; ``running`` is False when it is down."""
-
-    name: str
-    running: bool
-    pid: int | None
-    root: Path
-    ari_url: str
-    ari_username: str
-    ari_password: str
-    ami_host: str
-    ami_port: int
-    ami_username: str
-    ami_password: str
-    sip_host: str
-    sip_port: int
-    accounts: tuple[SipAccount, ...]
-    sounds_dir: Path
-    log_file: Path
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "running": self.running,
-            "pid": self.pid,
-            "root": str(self.root),
-            "ari_url": self.ari_url,
-            "ari_username": self.ari_username,
-            "ari_password": self.ari_password,
-            "ami_host": self.ami_host,
-            "ami_port": self.ami_port,
-            "ami_username": self.ami_username,
-            "ami_password": self.ami_password,
-            "sip_host": self.sip_host,
-            "sip_port": self.sip_port,
-            "accounts": [{"extension": a.extension, "password": a.password} for a in self.accounts],
-            "sounds_dir": str(self.sounds_dir),
-            "log_file": str(self.log_file),
-        }
 
 
 def _check_name(kind: str, name: str) -> str:
@@ -176,24 +134,7 @@ class Sandbox:
             state = InstanceState(self.name, self._request.http or 0, self._request.sip or 0,
                                   self._request.ami or 0, 0, "", "", {})  # fmt: skip
         running = proc.pid_alive(state.pid, self.root)
-        return SandboxInfo(
-            name=self.name,
-            running=running,
-            pid=state.pid if running else None,
-            root=self.root,
-            ari_url=f"http://127.0.0.1:{state.http_port}",
-            ari_username=USERNAME,
-            ari_password=state.ari_password,
-            ami_host="127.0.0.1",
-            ami_port=state.ami_port,
-            ami_username=USERNAME,
-            ami_password=state.ami_password,
-            sip_host="127.0.0.1",
-            sip_port=state.sip_port,
-            accounts=_accounts(state),
-            sounds_dir=self._host_base / "data/sounds",
-            log_file=self._host_base / "log/messages.log",
-        )
+        return describe(self.name, self.root, self._host_base, state, running=running)
 
     def cli(self, command: str) -> str:
         """Run an Asterisk CLI command (``asterisk -rx``) and return its output."""
@@ -289,25 +230,9 @@ class Sandbox:
             return None
 
     def _write_config(self, state: InstanceState) -> None:
-        layout = InstanceLayout(
-            base=self._base,
-            module_dir=module_dir(self.root),
-            http_port=state.http_port,
-            sip_port=state.sip_port,
-            ami_port=state.ami_port,
-            rtp_start=state.rtp_start,
-            ari_username=USERNAME,
-            ari_password=state.ari_password,
-            ami_username=USERNAME,
-            ami_password=state.ami_password,
-            accounts=_accounts(state),
-        )
-        prepare_instance(self.root, self._host_base, instance_files(layout))
+        files = instance_files(layout(state, base=self._base, module_dir=module_dir(self.root)))
+        prepare_instance(self.root, self._host_base, files)
 
 
 def _cache(explicit: Path | None) -> Path:
     return cache_dir(explicit)
-
-
-def _accounts(state: InstanceState) -> tuple[SipAccount, ...]:
-    return tuple(SipAccount(ext, pw) for ext, pw in sorted(state.sip_passwords.items()))
