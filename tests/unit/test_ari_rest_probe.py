@@ -17,7 +17,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from voicestatus.ari.client import AriClient
-from voicestatus.ari.events import EventStream, RestUnavailable
+from voicestatus.ari.events import EventStream
+from voicestatus.ari.ws_rest import RestUnavailable
 
 
 class Asterisk:
@@ -74,7 +75,7 @@ async def test_an_asterisk_that_ignores_requests_gets_them_over_http(
     old_asterisk: tuple[Asterisk, EventStream], caplog: pytest.LogCaptureFixture
 ) -> None:
     asterisk, stream = old_asterisk
-    with caplog.at_level(logging.INFO, logger="voicestatus.ari.events"):
+    with caplog.at_level(logging.INFO, logger="voicestatus.ari.ws_rest"):
         assert await stream.wait_rest_checked(5) is False
     assert stream.rest_supported is False
     assert "needs Asterisk 20.14, 21.9, 22.4 or later" in caplog.text

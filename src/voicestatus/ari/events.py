@@ -8,13 +8,10 @@ restarting Asterisk in lockstep) and calls ``on_connect`` after each
 connection so owners can re-apply event filters and other subscriptions.
 
 The same socket also carries REST requests (``RESTRequest``/``RESTResponse``,
-"ARI REST over WebSocket"): a JSON message each way costs a tenth of the CPU
-of an HTTP request through httpx, which matters on the caller path.
-``AriClient`` uses it via ``rest`` while the socket is up and falls back to
-HTTP otherwise. Asterisk before 20.14, 21.9 and 22.4 silently ignores what a
-client sends on this socket, so a request there would only time out: after
-each connect one cheap request probes for an answer, and until one comes
-back the socket carries no requests.
+"ARI REST over WebSocket", see ``ws_rest.py``): a JSON message each way costs
+a tenth of the CPU of an HTTP request through httpx, which matters on the
+caller path. ``AriClient`` uses it via ``rest`` once Asterisk has answered the
+connection's probe, and falls back to HTTP otherwise.
 """
 
 from __future__ import annotations
@@ -23,12 +20,10 @@ import asyncio
 import base64
 import contextlib
 import enum
-import itertools
 import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +32,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.protocol import State
 
 from voicestatus.ari.models import Event, parse_event
+from voicestatus.ari.ws_rest import (
+    REST_PROBE_TIMEOUT,
+    RestReply,
+    RestUnavailable,
+    WsRest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +45,6 @@ EventHandler = Callable[[Event], None]
 # Decides from the raw JSON whether an event is worth parsing and handing on.
 EventPredicate = Callable[[Mapping[str, Any]], bool]
 ConnectHook = Callable[[], Awaitable[None]]
-
-# How long the probe waits for Asterisk to answer a request over the socket,
-# and how often an unanswered probe is repeated on the same connection.
-REST_PROBE_TIMEOUT = 3.0
-REST_PROBE_INTERVAL = 60.0
-
-
-class RestUnavailable(Exception):
-    """The request was not sent over the websocket (not connected); use HTTP instead."""
-
-
-class RestConnectionLost(Exception):
-    """The websocket closed after the request was sent; its outcome is unknown."""
-
-
-@dataclass(frozen=True)
-class RestReply:
-    status: int
-    reason: str
-    body: str
 
 
 class ConnectionState(enum.Enum):
@@ -116,12 +97,7 @@ class EventStream:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.connections = 0
-        self._rest_ids = itertools.count(1)
-        self._rest_pending: dict[str, asyncio.Future[RestReply]] = {}
-        self._rest_probe_timeout = rest_probe_timeout
-        # None until this connection's probe has an answer (see the module docstring).
-        self._rest_supported: bool | None = None
-        self._rest_checked = asyncio.Event()
+        self._rest = WsRest(rest_probe_timeout)
 
     @property
     def state(self) -> ConnectionState:
@@ -151,22 +127,22 @@ class EventStream:
     @property
     def rest_ready(self) -> bool:
         """True while REST requests can go over the websocket."""
-        return self._rest_supported is True and self._state is ConnectionState.CONNECTED
+        return self._rest.supported is True and self._state is ConnectionState.CONNECTED
 
     @property
     def rest_supported(self) -> bool | None:
         """Whether Asterisk answers requests on this connection; None until probed."""
-        return self._rest_supported
+        return self._rest.supported
 
     async def wait_rest_checked(self, timeout: float | None = None) -> bool:
         """Wait for this connection's probe; return whether requests can go over the socket."""
-        await asyncio.wait_for(self._rest_checked.wait(), timeout)
+        await self._rest.wait_checked(timeout)
         return self.rest_ready
 
     @property
     def rest_in_flight(self) -> int:
         """REST requests sent over this socket and not answered yet."""
-        return len(self._rest_pending)
+        return self._rest.in_flight
 
     async def rest(
         self,
@@ -184,57 +160,7 @@ class EventStream:
         ws = self._ws
         if ws is None or not self.rest_ready or ws.state is not State.OPEN:
             raise RestUnavailable
-        return await self._request(ws, method, uri, query, timeout)
-
-    async def _request(
-        self,
-        ws: ClientConnection,
-        method: str,
-        uri: str,
-        query: Mapping[str, str] | None,
-        timeout: float,
-    ) -> RestReply:
-        request_id = f"vs{next(self._rest_ids)}"
-        message: dict[str, object] = {
-            "type": "RESTRequest",
-            "request_id": request_id,
-            "method": method,
-            "uri": uri,
-        }
-        if query:
-            message["query_strings"] = [{"name": k, "value": v} for k, v in query.items()]
-        future: asyncio.Future[RestReply] = asyncio.get_running_loop().create_future()
-        self._rest_pending[request_id] = future
-        try:
-            try:
-                await ws.send(json.dumps(message))
-            except websockets.exceptions.ConnectionClosed as exc:
-                # It may have gone out before the close: its outcome is unknown.
-                raise RestConnectionLost from exc
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            self._rest_pending.pop(request_id, None)
-
-    def _rest_reply(self, data: Mapping[str, object]) -> None:
-        future = self._rest_pending.get(str(data.get("request_id", "")))
-        if future is None or future.done():
-            return
-        status = data.get("status_code")
-        body = data.get("message_body")
-        future.set_result(
-            RestReply(
-                status if isinstance(status, int) else 500,
-                str(data.get("reason_phrase", "")),
-                body if isinstance(body, str) else "",
-            )
-        )
-
-    def _fail_pending_rest(self) -> None:
-        for future in self._rest_pending.values():
-            if not future.done():
-                future.set_exception(RestConnectionLost())
-                future.exception()
-        self._rest_pending.clear()
+        return await self._rest.request(ws, method, uri, query, timeout)
 
     def _set_state(self, state: ConnectionState) -> None:
         if state is self._state:
@@ -274,7 +200,7 @@ class EventStream:
                         except Exception:
                             log.exception("ARI on-connect hook failed")
                     self._set_state(ConnectionState.CONNECTED)
-                    probe = asyncio.create_task(self._probe_rest(ws), name="ari-rest-probe")
+                    probe = asyncio.create_task(self._rest.probe(ws), name="ari-rest-probe")
                     try:
                         await self._receive(ws)
                     finally:
@@ -286,9 +212,7 @@ class EventStream:
                     log.warning("ARI events connection lost or refused: %s", exc)
             finally:
                 self._ws = None
-                self._rest_supported = None
-                self._rest_checked.clear()
-                self._fail_pending_rest()
+                self._rest.connection_lost()
             if self._closing:
                 break
             self._set_state(ConnectionState.DISCONNECTED)
@@ -297,36 +221,12 @@ class EventStream:
             log.info("reconnecting to ARI in %.1f s", delay)
             await asyncio.sleep(delay)
 
-    async def _probe_rest(self, ws: ClientConnection) -> None:
-        """Find out whether Asterisk answers requests on ``ws``; retry while it does not."""
-        told = False
-        while True:
-            try:
-                await self._request(ws, "GET", "asterisk/ping", None, self._rest_probe_timeout)
-            except TimeoutError:
-                self._rest_supported = False
-                if not told:
-                    told = True
-                    log.info(
-                        "Asterisk does not answer ARI requests over the websocket (that needs "
-                        "Asterisk 20.14, 21.9, 22.4 or later): using HTTP"
-                    )
-            except (RestConnectionLost, websockets.exceptions.ConnectionClosed):
-                return
-            else:
-                # Any answer, whatever its status, shows the feature is there.
-                self._rest_supported = True
-            self._rest_checked.set()
-            if self._rest_supported:
-                return
-            await asyncio.sleep(REST_PROBE_INTERVAL)
-
     async def _receive(self, ws: ClientConnection) -> None:
         async for message in ws:
             try:
                 data = json.loads(message)
                 if isinstance(data, dict) and data.get("type") == "RESTResponse":
-                    self._rest_reply(data)
+                    self._rest.reply(data)
                     continue
                 if self._wanted is not None and isinstance(data, dict) and not self._wanted(data):
                     continue

@@ -25,8 +25,9 @@ from typing import Any, Self
 
 import httpx
 
-from voicestatus.ari.events import EventStream, RestConnectionLost, RestUnavailable
+from voicestatus.ari.events import EventStream
 from voicestatus.ari.wire import Params, ari_error, body_message, encode_param
+from voicestatus.ari.ws_rest import RestConnectionLost, RestUnavailable
 from voicestatus.errors import AriUnreachable
 
 
