@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import click
@@ -24,7 +24,7 @@ from voicestatus.freepbx import custom_conf
 from voicestatus.freepbx.credentials import database_params
 from voicestatus.freepbx.selection import Selection, parse_selection
 from voicestatus.freepbx.users import FREEPBX_REASONS, UsersTable, check_reasons
-from voicestatus.freepbx.wiring import FreepbxWiring, Outcome, ReloadFailed
+from voicestatus.freepbx.wiring import FreepbxWiring, Outcome, Progress, ReloadFailed
 from voicestatus.services.audit import Actor
 from voicestatus.storage.database import Database
 
@@ -63,7 +63,7 @@ def _actor() -> Actor:
     return Actor("cli", user)
 
 
-async def _run(config: Config, action: Callable[[FreepbxWiring], object]) -> Outcome:
+async def _run(config: Config, action: Callable[[FreepbxWiring], Awaitable[Outcome]]) -> Outcome:
     table = UsersTable(database_params(config.freepbx))
     db = Database(config.database.url)
     try:
@@ -74,12 +74,60 @@ async def _run(config: Config, action: Callable[[FreepbxWiring], object]) -> Out
             destination=config.freepbx.destination,
             reload_command=config.freepbx.reload_command,
         )
-        result = action(wiring)
-        assert asyncio.iscoroutine(result)
-        outcome: Outcome = await result
-        return outcome
+        return await action(wiring)
     finally:
         await db.close()
+
+
+ChangeRun = Callable[[FreepbxWiring, bool, Progress | None], Awaitable[Outcome]]
+
+
+def _overrides(
+    freepbx_conf: str | None, database_url: str | None, reload_command: str | None
+) -> dict[str, str | None]:
+    return {"config_file": freepbx_conf, "database_url": database_url, "reload_command": reload_command}
+
+
+def _reasons(text: str) -> tuple[str, ...]:
+    return check_reasons(r.strip() for r in text.split(",") if r.strip())
+
+
+def _change_pbx(
+    config: Config,
+    change: ChangeRun,
+    show: Callable[[Outcome, FreepbxWiring], None],
+    *,
+    dry_run: bool,
+    as_json: bool,
+    label: str,
+) -> Outcome:
+    """Preview (shown to people), then, unless a dry run or nothing to do, change with progress."""
+
+    async def act(wiring: FreepbxWiring) -> Outcome:
+        preview = await change(wiring, True, None)
+        if not as_json:
+            show(preview, wiring)
+        if dry_run or not preview.changes:
+            preview.dry_run = dry_run
+            return preview
+        with progress(count_extensions(preview.changes), label, quiet=as_json) as step:
+            return await change(wiring, False, step)
+
+    return asyncio.run(_run(config, act))
+
+
+def _wiring_command(run: Callable[[], Outcome], verb: str, as_json: bool) -> None:
+    """Run ``apply``/``revert`` and report, as text or JSON, errors included."""
+    try:
+        outcome = run()
+    except ReloadFailed as exc:
+        fail(exc, as_json, exc.outcome)
+    except VoiceStatusError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(outcome)
+    else:
+        report(outcome, verb)
 
 
 def _load(config_path: Path | None, overrides: dict[str, str | None]) -> Config:
@@ -125,37 +173,23 @@ def apply(
     reload_command: str | None,
 ) -> None:
     """Send unanswered/busy/unavailable calls of these extensions to voicestatus."""
-    try:
-        config = _load(
-            config_path,
-            {"config_file": freepbx_conf, "database_url": database_url, "reload_command": reload_command},
-        )
+
+    def run() -> Outcome:
+        config = _load(config_path, _overrides(freepbx_conf, database_url, reload_command))
         selection = parse_selection(extensions)
-        wanted = check_reasons(r.strip() for r in reasons.split(",") if r.strip())
+        wanted = _reasons(reasons)
 
-        async def act(wiring: FreepbxWiring) -> Outcome:
-            preview = await wiring.apply(selection, wanted, actor=_actor(), dry_run=True)
-            if not as_json:
-                print_table(preview.changes, ("before", "after"))
-                if preview.unchanged:
-                    click.echo(
-                        f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}."
-                    )
-            if dry_run or not preview.changes:
-                preview.dry_run = dry_run
-                return preview
-            with progress(count_extensions(preview.changes), "Updating FreePBX", quiet=as_json) as step:
-                return await wiring.apply(selection, wanted, actor=_actor(), progress=step)
+        def change(wiring: FreepbxWiring, dry_run: bool, step: Progress | None) -> Awaitable[Outcome]:
+            return wiring.apply(selection, wanted, actor=_actor(), dry_run=dry_run, progress=step)
 
-        outcome = asyncio.run(_run(config, act))
-    except ReloadFailed as exc:
-        fail(exc, as_json, exc.outcome)
-    except VoiceStatusError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(outcome)
-    else:
-        report(outcome, "applied")
+        def show(preview: Outcome, wiring: FreepbxWiring) -> None:
+            print_table(preview.changes, ("before", "after"))
+            if preview.unchanged:
+                click.echo(f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}.")
+
+        return _change_pbx(config, change, show, dry_run=dry_run, as_json=as_json, label="Updating FreePBX")
+
+    _wiring_command(run, "applied", as_json)
 
 
 @freepbx.command()
@@ -176,35 +210,23 @@ def revert(
     reload_command: str | None,
 ) -> None:
     """Put back the destinations 'apply' replaced."""
-    try:
-        config = _load(
-            config_path,
-            {"config_file": freepbx_conf, "database_url": database_url, "reload_command": reload_command},
-        )
+
+    def run() -> Outcome:
+        config = _load(config_path, _overrides(freepbx_conf, database_url, reload_command))
         selection: Selection | None = parse_selection(extensions) if extensions else None
-        wanted = check_reasons(r.strip() for r in reasons.split(",") if r.strip())
+        wanted = _reasons(reasons)
 
-        async def act(wiring: FreepbxWiring) -> Outcome:
-            preview = await wiring.revert(selection, wanted, actor=_actor(), dry_run=True)
-            if not as_json:
-                print_table(preview.changes, ("now", "restored"))
-                for change, why in preview.skipped:
-                    click.echo(f"skipped {change.extension} {change.reason}: {why}")
-            if dry_run or not preview.changes:
-                preview.dry_run = dry_run
-                return preview
-            with progress(count_extensions(preview.changes), "Restoring FreePBX", quiet=as_json) as step:
-                return await wiring.revert(selection, wanted, actor=_actor(), progress=step)
+        def change(wiring: FreepbxWiring, dry_run: bool, step: Progress | None) -> Awaitable[Outcome]:
+            return wiring.revert(selection, wanted, actor=_actor(), dry_run=dry_run, progress=step)
 
-        outcome = asyncio.run(_run(config, act))
-    except ReloadFailed as exc:
-        fail(exc, as_json, exc.outcome)
-    except VoiceStatusError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(outcome)
-    else:
-        report(outcome, "reverted")
+        def show(preview: Outcome, wiring: FreepbxWiring) -> None:
+            print_table(preview.changes, ("now", "restored"))
+            for change, why in preview.skipped:
+                click.echo(f"skipped {change.extension} {change.reason}: {why}")
+
+        return _change_pbx(config, change, show, dry_run=dry_run, as_json=as_json, label="Restoring FreePBX")
+
+    _wiring_command(run, "reverted", as_json)
 
 
 @freepbx.command("dialplan")
