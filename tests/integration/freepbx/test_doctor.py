@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +86,30 @@ async def prepared(service_config: Config) -> Config:
     return service_config
 
 
-async def test_all_green_with_the_service_running(
-    prepared: Config, sandbox_info: SandboxInfo, tmp_path: Path, mariadb_server: MariaDB
-) -> None:
-    mariadb_server.seed({"101": ("voicestatus-unavailable,s,1", "", ""), "999": ("", "", "")})
-    config = _toml(prepared, sandbox_info, tmp_path / "vs.toml", freepbx=mariadb_server.url)
+@pytest.fixture
+async def running(prepared: Config) -> AsyncIterator[Service]:
+    """The service itself, up and connected to the sandbox Asterisk."""
     service = Service(prepared)
     await service.start()
     try:
         await service.events.wait_connected(15)
-        audio = await service.desk.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
-        await service.desk.publish("101", 1, audio, actor=Actor("admin", "tests"))
-        code, checks = await _doctor(config)
+        yield service
     finally:
         await service.stop()
+
+
+async def _publish(service: Service, extension: str) -> None:
+    audio = await service.desk.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
+    await service.desk.publish(extension, 1, audio, actor=Actor("admin", "tests"))
+
+
+async def test_all_green_with_the_service_running(
+    prepared: Config, running: Service, sandbox_info: SandboxInfo, tmp_path: Path, mariadb_server: MariaDB
+) -> None:
+    mariadb_server.seed({"101": ("voicestatus-unavailable,s,1", "", ""), "999": ("", "", "")})
+    config = _toml(prepared, sandbox_info, tmp_path / "vs.toml", freepbx=mariadb_server.url)
+    await _publish(running, "101")
+    code, checks = await _doctor(config)
     bad = [f"{c['check']}: {c['detail']}" for c in checks.values() if c["status"] != "ok"]
     assert not bad, "\n".join(bad)
     assert code == 0
@@ -177,32 +188,25 @@ async def test_freepbx_inconsistent_and_fresh_install(
 
 
 async def test_only_operators_with_a_message_fail_the_freepbx_check(
-    prepared: Config, sandbox_info: SandboxInfo, tmp_path: Path, mariadb_server: MariaDB
+    prepared: Config, running: Service, sandbox_info: SandboxInfo, tmp_path: Path, mariadb_server: MariaDB
 ) -> None:
     """A broad pattern with a few operators wired: only a message nobody can hear is a failure."""
     mariadb_server.seed(
         {"101": ("voicestatus-unavailable,s,1", "", ""), "102": ("", "", ""), "103": ("", "", "")}
     )
     config = _toml(prepared, sandbox_info, tmp_path / "vs.toml", freepbx=mariadb_server.url)
-    service = Service(prepared)
-    await service.start()
-    try:
-        await service.events.wait_connected(15)
-        audio = await service.desk.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
-        await service.desk.publish("102", 1, audio, actor=Actor("admin", "tests"))
-        code, checks = await _doctor(config)
-        assert code == 1
-        assert _failed(checks) == {"freepbx"}, _show(checks)
-        freepbx = checks["freepbx"]
-        assert "with a message not sent to voicestatus-unavailable" in freepbx["detail"]
-        assert "callers never hear it: 102;" in freepbx["detail"]
-        assert "without a message" in freepbx["detail"]
-        assert freepbx["fix"].startswith("voicestatus freepbx apply --extensions 102;")
+    await _publish(running, "102")
+    code, checks = await _doctor(config)
+    assert code == 1
+    assert _failed(checks) == {"freepbx"}, _show(checks)
+    freepbx = checks["freepbx"]
+    assert "with a message not sent to voicestatus-unavailable" in freepbx["detail"]
+    assert "callers never hear it: 102;" in freepbx["detail"]
+    assert "without a message" in freepbx["detail"]
+    assert freepbx["fix"].startswith("voicestatus freepbx apply --extensions 102;")
 
-        await service.desk.delete("102", 1, actor=Actor("admin", "tests"))
-        code, checks = await _doctor(config)
-    finally:
-        await service.stop()
+    await running.desk.delete("102", 1, actor=Actor("admin", "tests"))
+    code, checks = await _doctor(config)
     assert code == 0, _show(checks)
     freepbx = checks["freepbx"]
     assert freepbx["status"] == "warn"
