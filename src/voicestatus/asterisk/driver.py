@@ -48,6 +48,7 @@ class DriverCall:
         self.driver = driver
         self.id = channel_id
         self.events: list[Event] = []
+        self.in_app = False
         self.up = False
         self.hung_up = False
         self._changed = asyncio.Event()
@@ -56,8 +57,15 @@ class DriverCall:
 
     def _feed(self, event: Event) -> None:
         self.events.append(event)
-        if isinstance(event, StasisStart) or (
-            isinstance(event, ChannelStateChange) and event.channel.state == "Up"
+        if isinstance(event, StasisStart):
+            self.in_app = True
+        # Answered *and* in the driver's app: only then do DTMF, speaking and
+        # listening work (Asterisk refuses them for a channel not yet in Stasis,
+        # and its state can reach Up a moment before it enters the app).
+        if (
+            self.in_app
+            and isinstance(event, (StasisStart, ChannelStateChange))
+            and event.channel.state == "Up"
         ):
             self.up = True
         if isinstance(event, (StasisEnd, ChannelDestroyed)):
