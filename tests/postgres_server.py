@@ -131,8 +131,11 @@ class PostgresServer:
             stderr=self._log,
         )  # fmt: skip
         self._wait_ready()
+        # pg_signal_backend: DROP DATABASE ... WITH (FORCE) must also end an
+        # autovacuum worker that happens to be in the test database.
         self.psql(
             f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{self.password}'",
+            f"GRANT pg_signal_backend TO {ROLE}",
             f"CREATE DATABASE {DATABASE} OWNER {ROLE}",
         )
 
