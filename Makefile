@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test unit lint bench deps clean
 
-# Debian packages the tests use: a real browser and a real MariaDB/PostgreSQL.
-TEST_DEBS := chromium mariadb-server postgresql
+# Debian packages the tests use: a real browser, a real MariaDB/PostgreSQL, and
+# systemd's own checker for the service unit we ship.
+TEST_DEBS := chromium mariadb-server postgresql systemd
 
 $(STAMP): pyproject.toml
 	PYTHON=$(PYTHON) ./scripts/install-system-deps.sh $(TEST_DEBS)

@@ -3,7 +3,8 @@
 # missing, so a second run costs nothing. Debian 12 (bookworm) or newer.
 set -euo pipefail
 
-want=(debootstrap)
+# debian-archive-keyring: the sandbox build checks the Debian archive signatures against it.
+want=(debootstrap debian-archive-keyring)
 python_bin="${PYTHON:-python3}"
 if ! "$python_bin" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   want+=(python3-venv)

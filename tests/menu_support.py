@@ -10,6 +10,7 @@ other ``test_menu_*`` files.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import numpy as np
@@ -152,6 +153,19 @@ async def start_listening_to_message(call: DriverCall, session: CallSession) -> 
 async def leave(call: DriverCall) -> None:
     await call.dtmf("*")
     await call.wait_hangup(15)
+
+
+def trusting_caller_id(config: Config) -> Config:
+    """``config`` with ``[phone] identify = "callerid"``.
+
+    The call driver places Local channels, which no SIP endpoint
+    authenticated, so with the default (identify by endpoint) nobody would
+    be "on 101's phone". Tests that stand for an operator's phone with a
+    caller ID therefore say so: they trust the caller ID, as a site must
+    choose to. The default is proven with real softphones in
+    tests/integration/test_menu_identity.py.
+    """
+    return config.replace(phone=dataclasses.replace(config.phone, identify="callerid"))
 
 
 async def started_service(config: Config) -> AsyncIterator[Service]:

@@ -36,6 +36,7 @@ from voicestatus.services.messages import MessageService
 from voicestatus.services.mirror import MessageMirror
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
+from voicestatus.services.pin_guard import PinGuard
 from voicestatus.services.playable_cache import PlayableCache
 from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
@@ -56,6 +57,7 @@ class Service:
         self.audit = AuditService(self.db)
         self.operators = OperatorService(self.db, is_allowed=pattern.matches, audit=self.audit)
         self.messages = MessageService(self.db, self.operators, audit=self.audit)
+        self.pin_guard = PinGuard.from_config(self.db, self.audit, config, is_allowed=self.operators.allowed)
         self.media = MediaStore(Path(config.media.dir))
         self.desk = OperatorMessages(
             self.messages,
@@ -81,7 +83,7 @@ class Service:
             metrics=self.metrics,
         )
         all_flows: dict[str, Flow] = {
-            "menu": MenuFlow(config, self.operators, self.desk),
+            "menu": MenuFlow(config, self.operators, self.desk, self.pin_guard),
             "unavailable": UnavailableFlow(config, self.operators, self.desk, self.metrics, self.playable),
         }
         all_flows.update(flows or {})
@@ -112,7 +114,7 @@ class Service:
         web_context = WebContext(
             config=config, db=self.db, operators=self.operators, messages=self.messages, desk=self.desk,
             audit=self.audit, accounts=self.accounts, metrics=self.metrics, media=self.media,
-            health=self.health,
+            health=self.health, pin_guard=self.pin_guard,
         )  # fmt: skip
         self.web = WebServer(
             create_web_app(self.health, media=self.media, ctx=web_context), config.http.host, config.http.port

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicestatus.config_coerce import build_section, parse_statuses
+from voicestatus.config_coerce import build_section, check_ranges, parse_statuses
 from voicestatus.config_sections import (
     REASONS,
     AfterAction,
@@ -42,8 +42,11 @@ from voicestatus.config_sections import (
     Status,
 )
 from voicestatus.errors import ConfigError
+from voicestatus.safe_files import UnsafeFile, Untrusted, find_untrusted, read_regular, untrusted_reason
 
 __all__ = [
+    "CONFIG_ENV",
+    "CONFIG_HELP",
     "DEFAULT_CONFIG_PATH",
     "ENV_PREFIX",
     "REASONS",
@@ -64,11 +67,16 @@ __all__ = [
     "ReasonConfig",
     "Status",
     "config_from_dict",
+    "config_path",
     "load_config",
 ]
 
 ENV_PREFIX = "VOICESTATUS_"
-DEFAULT_CONFIG_PATH = Path("voicestatus.toml")
+DEFAULT_CONFIG_PATH = Path("/etc/voicestatus/voicestatus.toml")
+CONFIG_ENV = "VOICESTATUS_CONFIG"
+MAX_CONFIG_BYTES = 1 << 20
+CONFIG_HELP = f"Configuration file (default: ${CONFIG_ENV}, then {DEFAULT_CONFIG_PATH})."
+OWNERSHIP_FIX = "chown root:voicestatus {path} && chmod 0640 {path}"
 
 
 def _default_statuses() -> tuple[Status, ...]:
@@ -93,25 +101,89 @@ class Config:
         return dataclasses.replace(self, **sections)
 
 
+def config_path(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The file a command reads: ``--config``, else ``$VOICESTATUS_CONFIG``, else ``/etc``.
+
+    Never the current directory: root running a command in a directory
+    another account owns must not pick up that account's settings (a
+    ``reload_command`` is run as root).
+    """
+    env = os.environ if environ is None else environ
+    return Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read the TOML file (if it exists) and apply environment overrides.
 
     An explicitly named file that does not exist is an error; the default
-    ``./voicestatus.toml`` may be absent (defaults then apply).
+    ``/etc/voicestatus/voicestatus.toml`` may be absent (defaults then
+    apply). Run as root, a file another account could change is refused
+    (see :func:`check_config_trust`): its settings include commands root runs.
     """
     env = os.environ if environ is None else environ
-    explicit = path is not None or "VOICESTATUS_CONFIG" in env
-    cfg_path = Path(path or env.get("VOICESTATUS_CONFIG") or DEFAULT_CONFIG_PATH)
+    explicit = path is not None or CONFIG_ENV in env
+    cfg_path = config_path(path, env)
     raw: dict[str, Any] = {}
-    if cfg_path.exists():
+    data = _read_config(cfg_path)
+    if data is not None:
         try:
-            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(data.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from exc
+        except RecursionError as exc:  # tomllib recurses once per nested array or table
+            raise ConfigError(f"{cfg_path}: not valid TOML: nested too deeply") from exc
     elif explicit:
         raise ConfigError(f"configuration file {cfg_path} does not exist")
     _apply_env(raw, env)
     return config_from_dict(raw, source=str(cfg_path))
+
+
+def _read_config(path: Path) -> bytes | None:
+    """The file's bytes, or ``None`` if there is none; as root only a file only root can change."""
+    if not path.exists():
+        return None
+    real = Path(os.path.realpath(path))  # resolved once: the file checked is the file read
+    if os.geteuid() == 0:
+        check_config_trust(real)
+    try:
+        content = read_regular(real, max_bytes=MAX_CONFIG_BYTES)
+    except UnsafeFile as exc:
+        raise ConfigError(f"configuration file {path}: {exc.message}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from exc
+    if os.geteuid() == 0:
+        why = untrusted_reason(content.stat, directory=False)
+        if why is not None:  # changed between the check and the open
+            raise ConfigError(_untrusted_message(path, Untrusted(path, why, True)))
+    return content.data
+
+
+def check_config_trust(path: Path) -> None:
+    """Refuse (``ConfigError``) a configuration file another account than root could change.
+
+    The file and every directory above it must be root's and not group or
+    world writable; the message says how to fix it.
+    """
+    try:
+        found = find_untrusted(path, strict_target=False)
+    except OSError as exc:
+        raise ConfigError(f"cannot check configuration file {path}: {exc.strerror or exc}") from exc
+    if found is not None:
+        raise ConfigError(_untrusted_message(path, found))
+
+
+def _untrusted_message(path: Path, found: Untrusted) -> str:
+    real = os.path.realpath(path)
+    if found.is_target:
+        fix = OWNERSHIP_FIX.format(path=real)
+        what = f"configuration file {real}"
+    else:
+        fix = f"chown root {found.component} && chmod go-w {found.component}"
+        what = f"{found.component} (a directory above configuration file {real})"
+    return (
+        f"{what} is {found.reason}; another account could change settings that root acts on, "
+        f"so it is not read as root. Fix: {fix}"
+    )
 
 
 def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>") -> Config:
@@ -162,12 +234,13 @@ def _validate(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: [media] peak_dbfs must be <= 0")
     if cfg.media.history_days < 0 or cfg.media.orphan_hours < 1:
         raise ConfigError(f"{source}: [media] history_days must be >= 0 and orphan_hours >= 1")
+    check_ranges(cfg, source)
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
     """Fold ``VOICESTATUS_SECTION__KEY[__SUBKEY]=value`` into the raw tree."""
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or name == "VOICESTATUS_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         if len(parts) < 2 or not all(parts):

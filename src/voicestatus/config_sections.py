@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from voicestatus.errors import ConfigError
+
 AfterAction = Literal["hangup", "continue"]
 Fallback = Literal["template", "hangup", "continue"]
 Reason = Literal["noanswer", "busy", "unavail"]
+Identify = Literal["endpoint", "callerid"]
 REASONS: tuple[Reason, ...] = ("noanswer", "busy", "unavail")
 
 
@@ -37,6 +40,9 @@ class HttpConfig:
     public_url: str = "http://127.0.0.1:8080"
     metrics_public: bool = True
     session_hours: float = 12.0
+    # Failed web logins per client address (IPv6: per /64) in the window, then
+    # that address alone is locked out for a window, doubling on repeats; per
+    # account the ceiling is ten times higher (see web/auth.py LoginLimiter).
     login_attempts: int = 10
     login_window_seconds: float = 300.0
     trusted_proxies: str = ""
@@ -65,6 +71,17 @@ class MediaConfig:
     max_upload_seconds: float = 300.0
     history_days: int = 30
     orphan_hours: float = 24.0
+    # Uploads decoded at the same time (each takes a CPU core for up to a
+    # second or two); up to decode_queue more wait their turn (at most 30 s),
+    # beyond that an upload is refused with 503 uploads-busy, to be retried.
+    max_concurrent_decodes: int = 2
+    decode_queue: int = 8
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_concurrent_decodes <= 64 or not 0 <= self.decode_queue <= 1000:
+            raise ConfigError(
+                "[media] max_concurrent_decodes must be between 1 and 64 and decode_queue between 0 and 1000"
+            )
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,14 @@ class PhoneConfig:
     menu_timeout: float = 10.0
     menu_repeats: int = 2
     pin_tries: int = 3
+    # Who is calling: the channel's authenticated endpoint (PJSIP/<endpoint>-...),
+    # or, only when set to "callerid", the caller ID number anyone upstream can set.
+    identify: Identify = "endpoint"
+    # Wrong PINs (phone and web share the count) per extension and per calling
+    # endpoint before a lock-out; it lasts pin_lock_seconds, doubling up to the cap.
+    pin_lock_after: int = 5
+    pin_lock_seconds: float = 60.0
+    pin_lock_max_seconds: float = 3600.0
     keys: PhoneKeys = field(default_factory=PhoneKeys)
 
 

@@ -6,15 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from menu_support import dial_menu, wait_heard
+from menu_support import dial_menu, trusting_caller_id, wait_heard
 from support import wait_until
 from voicestatus.app import Service
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import rms_dbfs
+from voicestatus.config import Config
 from voicestatus.flows import prompts
 
 pytestmark = pytest.mark.asterisk
+
+
+@pytest.fixture
+def service_config(service_config: Config) -> Config:
+    """The driver's Local-channel calls stand for operators' phones by caller ID (see trusting_caller_id)."""
+    return trusting_caller_id(service_config)
+
 
 RU_CONTEXT = "vs-test-menu-ru"
 RU_DIALPLAN = f"""

@@ -35,12 +35,13 @@ from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config, Status
 from voicestatus.errors import AriNotFound
 from voicestatus.flows import prompts
-from voicestatus.flows.menu import MenuFlow
+from voicestatus.flows.menu import MenuFlow, channel_endpoint
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.messages import MessageService
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
+from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.media import MediaStore
 from voicestatus.storage.testing import fresh_database, url_for_tests
 
@@ -131,9 +132,11 @@ class Menu:
     messages: MessageService
     audit: AuditService
 
-    async def call(self, caller: str = "101") -> tuple[FakeAri, CallSession, asyncio.Task[None]]:
+    async def call(
+        self, caller: str = "101", channel_name: str = "PJSIP/101-00000001"
+    ) -> tuple[FakeAri, CallSession, asyncio.Task[None]]:
         ari = FakeAri()
-        channel = Channel(id="c1", name="PJSIP/101-00000001", caller=CallerId(number=caller))
+        channel = Channel(id="c1", name=channel_name, caller=CallerId(number=caller))
         session = CallSession(cast(AriClient, ari), channel, ["menu"])
         ari.session = session
         return ari, session, asyncio.create_task(self.flow(session))
@@ -151,7 +154,8 @@ async def make_menu(config: Config, tmp_path: Path) -> AsyncIterator[Menu]:
         ProcessingSettings.from_config(config),
         max_upload_seconds=60,
     )
-    yield Menu(MenuFlow(config, operators, desk), operators, messages, audit)
+    guard = PinGuard.from_config(db, audit, config, is_allowed=operators.allowed)
+    yield Menu(MenuFlow(config, operators, desk, guard), operators, messages, audit)
     await db.close()
 
 
@@ -201,8 +205,17 @@ async def test_disabled_operator_is_refused(menu: Menu) -> None:
     assert ari.hung_up
 
 
+@pytest.fixture
+async def callerid_menu(tmp_path: Path) -> AsyncIterator[Menu]:
+    """A menu configured to trust caller ID, so hostile caller IDs really are looked at."""
+    phone = dataclasses.replace(Config().phone, menu_timeout=0.5, menu_repeats=1, identify="callerid")
+    async for m in make_menu(Config().replace(phone=phone), tmp_path):
+        yield m
+
+
 @pytest.mark.parametrize("caller", ["../../etc/passwd", "101;rm -rf /", "$(id)", "", "1" * 200, "١٠١"])
-async def test_hostile_caller_id_must_log_in(menu: Menu, caller: str) -> None:
+async def test_hostile_caller_id_must_log_in(callerid_menu: Menu, caller: str) -> None:
+    menu = callerid_menu
     ari, session, task = await menu.call(caller)
     await wait_until(lambda: session.activity == "waiting-for-key", what="the extension prompt")
     assert session.played[:2] == prompts.ENTER_EXTENSION
@@ -262,3 +275,69 @@ async def test_several_statuses_ask_which_one(statuses_menu: Menu) -> None:
     assert prompts.status_choice("12") == session.played[5:9]
     assert await menu.messages.current("101", 1) is None
     assert await menu.messages.current("101", 2) is not None
+
+
+# -- who is on the phone, and PIN lock-outs (tests/e2e/test_menu_identity.py and
+# tests/integration/test_menu_pin_lock.py prove the same on the sandbox) ---------------
+
+
+@pytest.mark.parametrize(
+    ("name", "endpoint"),
+    [
+        ("PJSIP/101-0000002a", "101"),
+        ("PJSIP/trunk-a-0000002a", "trunk-a"),
+        ("SIP/205-00000001", "205"),
+        ("Local/*600@voicestatus-menu-0000002a;2", None),
+        ("PJSIP/101", None),
+        ("PJSIP/101-0000002a;2", None),
+        ("", None),
+    ],
+)
+def test_the_endpoint_comes_from_the_channel_name_only(name: str, endpoint: str | None) -> None:
+    assert channel_endpoint(name) == endpoint
+
+
+@pytest.mark.parametrize(
+    "channel_name", ["PJSIP/desk-7-00000001", "Local/s@ctx-00000001;2", "PJSIP/trunk-00000001"]
+)
+async def test_a_caller_id_alone_does_not_open_a_pinless_operators_menu(
+    menu: Menu, channel_name: str
+) -> None:
+    ari, session, task = await menu.call("101", channel_name)
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the extension prompt")
+    assert session.played[:2] == prompts.ENTER_EXTENSION
+    await ari.hangup("c1")
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_trusting_caller_id_is_a_choice_of_the_configuration(callerid_menu: Menu) -> None:
+    _, session, task = await callerid_menu.call("101", "Local/s@ctx-00000001;2")
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the main menu")
+    assert session.played[0] == prompts.NO_MESSAGE[0]
+    press(session, "*")
+    await asyncio.wait_for(task, 10)
+
+
+async def test_a_locked_extension_is_refused_before_the_pin_is_asked(menu: Menu) -> None:
+    await menu.operators.set_pin("101", "4321", actor=ADMIN)
+    await menu.operators.set_pin("103", "8642", actor=ADMIN)  # so 103's phone is asked who it is
+    for _ in range(5):
+        await menu.flow.guard.attempt("101", _wrong, source=None, actor=ADMIN)
+    _, session, task = await menu.call("103", "PJSIP/103-00000001")
+    await wait_until(lambda: session.activity == "waiting-for-key", what="the extension prompt")
+    press(session, "101#")
+    await asyncio.wait_for(task, 10)
+    assert session.played == [*prompts.ENTER_EXTENSION, *prompts.LOGIN_LOCKED, prompts.GOODBYE]
+
+
+async def test_a_locked_phone_is_refused_at_once(menu: Menu) -> None:
+    await menu.operators.set_pin("103", "4321", actor=ADMIN)
+    for extension in ("101", "102", "104", "105", "106"):
+        await menu.flow.guard.attempt(extension, _wrong, source="phone:103", actor=ADMIN)
+    _, session, task = await menu.call("103", "PJSIP/103-00000001")
+    await asyncio.wait_for(task, 10)
+    assert session.played == [*prompts.LOGIN_LOCKED, prompts.GOODBYE]
+
+
+async def _wrong() -> bool:
+    return False

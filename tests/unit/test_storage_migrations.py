@@ -32,6 +32,7 @@ TABLES = {
     "web_sessions",
     "freepbx_saved_destinations",
     "legacy_imports",
+    "pin_guards",
 }
 
 

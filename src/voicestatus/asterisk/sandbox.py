@@ -21,6 +21,7 @@ from pathlib import Path
 from voicestatus.asterisk import sandbox_proc as proc
 from voicestatus.asterisk.sandbox_build import (
     cache_dir,
+    check_cache,
     chroot_home,
     ensure_chroot,
     file_lock,
@@ -114,6 +115,7 @@ class Sandbox:
         require_root()
         if not self.root.is_dir():
             return
+        check_cache(self._cache, create=False)
         with file_lock(self._cache / "instances.lock"):
             state = load_state(self._state_path)
             if state is not None:
@@ -157,6 +159,7 @@ class Sandbox:
     def restart(self) -> None:
         """Stop and start Asterisk again with the same ports and passwords."""
         require_root()
+        check_cache(self._cache, create=False)
         with file_lock(self._cache / "instances.lock"):
             state = self._running_state()
             proc.stop(self.root, self._conf, state.pid or 0)

@@ -28,7 +28,9 @@ from voicestatus.asterisk.sandbox_errors import (
     SandboxMirrorUnreachable,
     SandboxNeedsRoot,
     SandboxToolMissing,
+    SandboxUnsafeCache,
 )
+from voicestatus.safe_files import find_untrusted
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ RECIPE_VERSION = 1
 DEFAULT_CACHE_DIR = Path("/var/cache/voicestatus")
 CACHE_ENV = "VOICESTATUS_SANDBOX_CACHE"
 MIRROR_ENV = "VOICESTATUS_DEBIAN_MIRROR"
+KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 SOUNDS = "usr/share/asterisk/sounds"
 
 _DOWNLOAD_FAILURE = re.compile(
@@ -55,6 +58,33 @@ def cache_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
         return explicit
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR)
+
+
+def check_cache(cache: Path, *, create: bool = True) -> Path:
+    """Refuse a cache directory that an account other than root could change.
+
+    The sandbox runs ``chroot`` and Asterisk as root from this tree, so
+    whoever can write to it (or rename any directory above it) could make
+    root run their programs. The cache itself must be root's and not group
+    or world writable; each directory above it from ``/`` down must be
+    root's too (a sticky world-writable one such as ``/tmp`` is fine: there
+    nobody else can rename root's entries). ``create`` makes a missing
+    cache (0755, root's).
+    """
+    if create:
+        cache.mkdir(mode=0o755, parents=True, exist_ok=True)
+    try:
+        found = find_untrusted(cache, strict_target=True)
+    except FileNotFoundError:
+        return cache
+    if found is not None:
+        where = "it" if found.is_target else f"{found.component}, a directory above it,"
+        raise SandboxUnsafeCache(
+            f"the sandbox cache {cache} is unsafe: {where} is {found.reason}, and the sandbox runs "
+            f"as root from it. Fix: chown root:root {found.component} && chmod go-w {found.component}, "
+            f"or point {CACHE_ENV} at a directory only root can write to."
+        )
+    return cache
 
 
 def cache_key() -> str:
@@ -119,16 +149,58 @@ def module_dir(root: Path) -> str:
     return "/" + str(found[0].relative_to(root))
 
 
+_OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
+
+
+def mount_points() -> list[str]:
+    """Every mount point in ``/proc/self/mounts``, with the kernel's octal escapes decoded.
+
+    The kernel writes space, tab, newline and backslash in a path as
+    ``\\040``, ``\\011``, ``\\012`` and ``\\134``; all of them are decoded,
+    bytes first, so a path that is not UTF-8 round-trips too.
+    """
+    with open("/proc/self/mounts", "rb") as mounts:
+        data = mounts.read()
+    points: list[str] = []
+    for line in data.splitlines():
+        fields = line.split(b" ")
+        if len(fields) > 1:
+            raw = _OCTAL_ESCAPE.sub(lambda m: bytes([int(m.group(1), 8) & 0xFF]), fields[1])
+            points.append(os.fsdecode(raw))
+    return points
+
+
 def mounts_under(path: Path) -> list[Path]:
-    """Mount points at or below ``path``, deepest first."""
-    prefix = str(path.resolve())
-    found: list[Path] = []
-    with open("/proc/self/mounts", encoding="utf-8") as mounts:
-        for line in mounts:
-            point = line.split()[1].replace("\\040", " ")
-            if point == prefix or point.startswith(prefix + "/"):
-                found.append(Path(point))
+    """Mount points at or below ``path``, deepest first.
+
+    Compared by device and inode, not by spelling: ``path`` (or a symlink to
+    it) matches a mount point when the mount point or one of its parent
+    directories is the same directory as ``path``. So an odd character in
+    the name or a symlinked cache directory can never make a mount inside
+    the chroot look absent, which would let ``rmtree`` walk into the host's
+    ``/proc`` or ``/dev``.
+    """
+    try:
+        target = os.stat(path)
+    except OSError:
+        return []
+    key = (target.st_dev, target.st_ino)
+    found = [Path(point) for point in mount_points() if _at_or_below(point, key)]
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def _at_or_below(point: str, key: tuple[int, int]) -> bool:
+    current = Path(point)
+    while True:
+        try:
+            st = os.lstat(current)  # mount points are canonical paths; no automount on lstat
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) == key:
+            return True
+        if current.parent == current:
+            return False
+        current = current.parent
 
 
 def _remove_tree(path: Path) -> None:
@@ -154,6 +226,7 @@ def file_lock(path: Path) -> Iterator[None]:
 def ensure_chroot(cache: Path, progress: Progress | None = None) -> Path:
     """Return the chroot root, building it first if it is missing or broken."""
     say = progress or (lambda message: logger.info("%s", message))
+    check_cache(cache)
     home = chroot_home(cache)
     if is_complete(home):
         return home / "root"
@@ -172,6 +245,31 @@ def _debootstrap() -> str:
     return found
 
 
+def _keyring() -> Path:
+    if not KEYRING.is_file():
+        raise SandboxToolMissing(
+            f"the Debian archive keyring {KEYRING} is missing (debootstrap checks the archive's "
+            "signatures with it): apt-get install debian-archive-keyring"
+        )
+    return KEYRING
+
+
+def debootstrap_command(tool: str, staging: Path, mirror: str) -> list[str]:
+    """The debootstrap command line: every download is checked against the archive keyring.
+
+    ``--force-check-gpg`` makes a missing or bad Release signature fatal
+    instead of a warning, so a tampered mirror cannot put code into a tree
+    that runs as root.
+    """
+    command = [
+        tool, "--variant=minbase", "--force-check-gpg", f"--keyring={_keyring()}",
+        f"--include={','.join(PACKAGES)}", SUITE, str(staging),
+    ]  # fmt: skip
+    if mirror:
+        command.append(mirror)
+    return command
+
+
 def _build(home: Path, say: Progress) -> None:
     tool = _debootstrap()
     if home.exists():
@@ -180,9 +278,7 @@ def _build(home: Path, say: Progress) -> None:
     home.mkdir(parents=True)
     staging = home / f"root.tmp-{os.getpid()}"
     mirror = os.environ.get(MIRROR_ENV, "").strip()
-    command = [tool, "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(staging)]
-    if mirror:
-        command.append(mirror)
+    command = debootstrap_command(tool, staging, mirror)
     say(f"building the Asterisk sandbox chroot in {home} (Debian {SUITE}, about a minute)")
     log_path = home / "build.log"
     tail: list[str] = []

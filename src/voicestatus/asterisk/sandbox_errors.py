@@ -5,7 +5,8 @@ can say what to do::
 
     SandboxError
     ├── SandboxNeedsRoot          chroot and mount need root
-    ├── SandboxToolMissing        debootstrap is not installed
+    ├── SandboxToolMissing        debootstrap (or the archive keyring) is not installed
+    ├── SandboxUnsafeCache        the cache directory is not root's alone
     ├── SandboxBuildFailed        debootstrap failed for another reason
     │   └── SandboxMirrorUnreachable   the Debian mirror could not be reached
     ├── SandboxPortInUse          an explicitly requested port is taken
@@ -24,6 +25,10 @@ class SandboxNeedsRoot(SandboxError):
 
 class SandboxToolMissing(SandboxError):
     error_id = "sandbox-tool-missing"
+
+
+class SandboxUnsafeCache(SandboxError):
+    error_id = "sandbox-unsafe-cache"
 
 
 class SandboxBuildFailed(SandboxError):

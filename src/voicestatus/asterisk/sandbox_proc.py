@@ -87,7 +87,7 @@ def _option(args: list[str], flag: str) -> str | None:
 
 def ensure_proc(root: Path) -> None:
     proc = root / "proc"
-    if not any(point == proc.resolve() for point in mounts_under(proc)):
+    if not os.path.ismount(proc):  # by device: the chroot's /proc is not the host's
         subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True, capture_output=True)
 
 

@@ -2,15 +2,28 @@
 
 Uploads are attacker-controlled, so decoding happens from memory (no temp file
 names), FFmpeg may only pick one of the audio demuxers we expect (its playlist
-and concat demuxers can open other files or URLs), and the length limit is
-enforced while decoding so a small file that expands to hours of audio costs
-no more than the limit allows.
+and concat demuxers can open other files or URLs) and only audio decoders
+(probing a video track would decode a picture of any size the file declares).
+
+A few kilobytes can declare hours of 8-channel 384 kHz audio, so what a file
+may cost is bounded before and while it is decoded, never after:
+
+- refused on sight: more than ``_MAX_STREAMS`` streams, more than
+  ``MAX_CHANNELS`` channels, a rate outside 1 to 384 kHz, a declared duration
+  over the limit;
+- while decoding: frames are mixed to mono and brought down to at most
+  48 kHz a block at a time (:class:`~voicestatus.audio.frames.Collector`), so
+  memory follows the length of the mono output; decoding stops as soon as
+  the samples pass the length limit, or the samples times channels pass
+  what the limit allows at 48 kHz in 7.1 (``_MAX_VALUES_PER_SECOND``), which
+  bounds the CPU time a file can take.
 """
 
 from __future__ import annotations
 
 import bisect
 import concurrent.futures
+import functools
 import io
 import logging
 import math
@@ -22,7 +35,7 @@ import av.error
 import numpy as np
 
 from voicestatus.audio.errors import AudioTooLong, EmptyAudio, UndecodableAudio
-from voicestatus.audio.frames import Collector, check_rate
+from voicestatus.audio.frames import MAX_CHANNELS, WORK_RATE, Collector, check_channels, check_rate
 from voicestatus.audio.pcm import FloatArray, Pcm
 from voicestatus.audio.wav import parse_pcm_wav
 
@@ -36,18 +49,31 @@ _LENGTH_SLACK_SECONDS = 0.25  # encoder padding must not turn 60.0 s into "too l
 _MAX_BAD_PACKETS = 8
 _SPLIT_SECONDS = 6.0  # shorter Opus is decoded in one pass
 _PREROLL_SECONDS = 0.5
+# Files with more streams than this are not recordings (a phone video has two).
+_MAX_STREAMS = 16
+# Decoded samples times channels allowed per second of the length limit: what
+# 7.1 at 48 kHz needs. A 2-channel 192 kHz file fits; 8 channels at 384 kHz
+# stop after an eighth of the limit.
+_MAX_VALUES_PER_SECOND = WORK_RATE * MAX_CHANNELS
+# Opus packets hold at least 2.5 ms, so a file within the limit has at most
+# this many per second; more are refused before they pile up in memory.
+_MAX_OPUS_PACKETS_PER_SECOND = 400
 
 
 def read_wav(data: bytes, *, max_seconds: float | None = None) -> Pcm:
     """Fast path for the PCM WAV files Asterisk records (8 or 16 kHz slin).
 
-    Unusual WAV flavours (float, WAVE_FORMAT_EXTENSIBLE) and anything that is
-    not a WAV at all go through :func:`decode_audio` instead.
+    Unusual WAV flavours (float, WAVE_FORMAT_EXTENSIBLE, more than two
+    channels, rates above 48 kHz) and anything that is not a WAV at all go
+    through :func:`decode_audio` instead. The length is checked from the
+    header before the samples are converted.
     """
     if not data:
         raise EmptyAudio("The recording is empty (0 bytes).")
     try:
-        pcm = parse_pcm_wav(data)
+        pcm = parse_pcm_wav(
+            data, max_rate=WORK_RATE, check_seconds=lambda seconds: _check_length(seconds, max_seconds)
+        )
     except (wave.Error, EOFError, ValueError):
         return decode_audio(data, max_seconds=max_seconds)
     if len(pcm) == 0:
@@ -57,17 +83,18 @@ def read_wav(data: bytes, *, max_seconds: float | None = None) -> Pcm:
 
 
 def decode_audio(data: bytes, *, max_seconds: float | None = None) -> Pcm:
-    """Decode any supported audio file from memory to mono float32 at its own rate.
+    """Decode any supported audio file from memory to mono float32 at its own rate, at most 48 kHz.
 
-    Channels are averaged. Raises :class:`EmptyAudio`, :class:`UndecodableAudio`
-    or :class:`AudioTooLong`; the length is checked against the container's
-    declared duration first and then against the samples actually decoded.
+    Channels are averaged; higher rates are resampled to 48 kHz while decoding.
+    Raises :class:`EmptyAudio`, :class:`UndecodableAudio` or :class:`AudioTooLong`;
+    the length is checked against the container's declared duration first
+    and then against the samples actually decoded.
     """
     if not data:
         raise EmptyAudio("The file is empty (0 bytes). Choose an audio file to upload.")
     limit = _HARD_LIMIT_SECONDS if max_seconds is None else max_seconds
     try:
-        container = av.open(io.BytesIO(data), mode="r", options={"format_whitelist": _DEMUXER_WHITELIST})
+        container = av.open(io.BytesIO(data), mode="r", options=_open_options())
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise _undecodable("not recognised as audio", exc) from None
     with container:
@@ -76,7 +103,7 @@ def decode_audio(data: bytes, *, max_seconds: float | None = None) -> Pcm:
                 f"The file has no audio track. Supported formats: {SUPPORTED_FORMATS}.",
                 details={"format": container.format.name},
             )
-        check_rate(container.streams.audio[0].rate)
+        _check_streams(container)
         declared = container.duration / 1_000_000 if container.duration else None
         if declared is not None:
             _check_length(declared, limit)
@@ -92,20 +119,11 @@ def _decode_stream(container: av.container.InputContainer, limit: float) -> tupl
     """All samples of the first audio stream as mono float32, and their rate."""
     stream = container.streams.audio[0]
     passes = [_Pass(stream.codec_context)]
-    collector: Collector | None = None
-    max_samples = 0.0
     try:
         if stream.codec_context.name == "opus":
-            frames = _decode_opus(container, stream, limit, passes)
+            collector = _decode_opus(container, stream, limit, passes)
         else:
-            frames = passes[0].frames(container.demux(stream))
-        for frame in frames:
-            if collector is None:
-                collector = Collector(frame)
-                max_samples = (limit + _LENGTH_SLACK_SECONDS) * collector.rate
-            collector.add(frame)
-            if collector.fifo.samples > max_samples:
-                _too_long(limit, None)
+            collector = _collect(passes[0].frames(container.demux(stream)), limit)
         mono = None if collector is None else collector.finish()
     except (av.error.FFmpegError, ValueError) as exc:
         raise _undecodable("corrupt or unsupported audio", exc) from None
@@ -115,6 +133,74 @@ def _decode_stream(container: av.container.InputContainer, limit: float) -> tupl
     if bad_packets:
         logger.info("skipped %d undecodable audio packets", bad_packets)
     return mono, 0 if collector is None else collector.rate
+
+
+def _collect(frames: Iterable[av.AudioFrame], limit: float) -> Collector | None:
+    """``frames`` gathered as mono; stops at the first frame past the length or the work limit."""
+    collector: Collector | None = None
+    max_samples = max_values = 0.0
+    for frame in frames:
+        if collector is None:
+            collector = Collector(frame, limit + _LENGTH_SLACK_SECONDS)
+            max_samples = (limit + _LENGTH_SLACK_SECONDS) * collector.source_rate
+            max_values = (limit + _LENGTH_SLACK_SECONDS) * _MAX_VALUES_PER_SECOND
+        collector.add(frame)
+        _check_collected(collector, max_samples, max_values, limit)
+    return collector
+
+
+def _check_collected(collector: Collector, max_samples: float, max_values: float, limit: float) -> None:
+    if collector.samples > max_samples:
+        _too_long(limit, None)
+    if collector.values > max_values:
+        raise UndecodableAudio(
+            f"The file holds more audio data than {_fmt(limit)} of sound needs "
+            f"({collector.channels} channels at {collector.source_rate} Hz). "
+            f"Save it as mono or stereo at {WORK_RATE // 1000} kHz or less and upload it again.",
+            details={
+                "reason": "too much audio data",
+                "channels": collector.channels,
+                "rate": collector.source_rate,
+                "limit_seconds": limit,
+            },
+        )
+
+
+def _check_streams(container: av.container.InputContainer) -> None:
+    """Refuse, before decoding anything, a file whose header alone says it is not a recording."""
+    if len(container.streams) > _MAX_STREAMS:
+        raise UndecodableAudio(
+            f"The file has more than {_MAX_STREAMS} streams; a recording has one audio stream. "
+            f"Supported formats: {SUPPORTED_FORMATS}.",
+            details={"reason": "too many streams", "max_streams": _MAX_STREAMS},
+        )
+    decoder: av.AudioCodecContext | None = container.streams.audio[0].codec_context
+    if decoder is None:  # FFmpeg has no decoder for it (or it is not on the allowed list)
+        raise _undecodable("unsupported audio codec", None)
+    check_rate(decoder.sample_rate)
+    check_channels(decoder.channels)
+
+
+@functools.cache
+def _open_options() -> dict[str, str]:
+    """FFmpeg options for opening an upload: expected demuxers, audio decoders, few streams.
+
+    ``max_streams`` makes demuxers stop creating streams (Matroska drops the
+    rest silently), so one more than allowed is enough to tell.
+    """
+    decoders = set()
+    for name in av.codecs_available:
+        try:
+            codec = av.Codec(name, "r")
+        except (av.error.FFmpegError, ValueError):  # names of encoders only
+            continue
+        if codec.type == "audio":
+            decoders.add(codec.name)
+    return {
+        "format_whitelist": _DEMUXER_WHITELIST,
+        "codec_whitelist": ",".join(sorted(decoders)),
+        "max_streams": str(_MAX_STREAMS + 1),
+    }
 
 
 class _Pass:
@@ -144,7 +230,7 @@ class _Pass:
 
 def _decode_opus(
     container: av.container.InputContainer, stream: av.AudioStream, limit: float, passes: list[_Pass]
-) -> Iterable[av.AudioFrame]:
+) -> Collector | None:
     """Opus of more than a few seconds in two halves on two threads, about 40 % sooner.
 
     A decoder started mid-stream gives the same samples as one that ran from
@@ -152,28 +238,43 @@ def _decode_opus(
     80 ms of pre-roll when seeking), so the second half's decoder starts
     ``_PREROLL_SECONDS`` early and drops that output. FFmpeg decodes without
     holding the GIL, so the halves run in parallel, for about a third more CPU
-    time (handing the GIL back and forth).
+    time (handing the GIL back and forth). Each half is mixed to mono as it
+    is decoded; the packets are held (compressed) to find the middle, no
+    more of them than the length limit can hold.
     """
     max_pts = (limit + _LENGTH_SLACK_SECONDS) / stream.time_base if stream.time_base else math.inf
+    max_packets = (limit + _LENGTH_SLACK_SECONDS) * _MAX_OPUS_PACKETS_PER_SECOND
     packets = []
     for packet in container.demux(stream):  # the timestamps bound the work before decoding
         if packet.pts is not None and packet.pts > max_pts:
             _too_long(limit, None)
         packets.append(packet)
+        if len(packets) > max_packets:
+            _too_long(limit, None)
     times = [packet.pts for packet in packets if packet.size]
     pts = [t for t in times if t is not None]
     if not stream.time_base or len(pts) < 2 or len(pts) < len(times) or pts != sorted(pts):
-        return passes[0].frames(packets)
+        return _collect(passes[0].frames(packets), limit)
     if (pts[-1] - pts[0]) * stream.time_base < _SPLIT_SECONDS:
-        return passes[0].frames(packets)
+        return _collect(passes[0].frames(packets), limit)
     middle = len(pts) // 2
     start = bisect.bisect_left(pts, pts[middle] - _PREROLL_SECONDS / stream.time_base, hi=middle)
     passes.append(_Pass(av.CodecContext.create("opus", "r")))
     passes[1].decoder.extradata = stream.codec_context.extradata
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        later = pool.submit(lambda: list(passes[1].frames(packets[start:], middle - start)))
-        early = list(passes[0].frames(packets[:middle]))
-        return [*early, *later.result()]
+        later = pool.submit(_collect, passes[1].frames(packets[start:], middle - start), limit)
+        early = _collect(passes[0].frames(packets[:middle]), limit)
+        rest = later.result()
+    if early is None or rest is None:
+        return early or rest
+    early.extend(rest)
+    _check_collected(
+        early,
+        (limit + _LENGTH_SLACK_SECONDS) * early.source_rate,
+        (limit + _LENGTH_SLACK_SECONDS) * _MAX_VALUES_PER_SECOND,
+        limit,
+    )
+    return early
 
 
 def _check_length(seconds: float, limit: float | None) -> None:

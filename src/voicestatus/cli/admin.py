@@ -19,7 +19,8 @@ from typing import TypeVar
 
 import click
 
-from voicestatus.config import load_config
+from voicestatus.cli.secret_input import read_secret, secret_options
+from voicestatus.config import CONFIG_HELP, load_config
 from voicestatus.errors import VoiceStatusError
 from voicestatus.services.accounts import TOKEN_MEMORY_SECONDS, AccountService
 from voicestatus.services.audit import Actor, AuditService
@@ -33,7 +34,7 @@ config_option = click.option(
     "config_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="TOML configuration (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).",
+    help=CONFIG_HELP,
 )
 
 
@@ -65,11 +66,8 @@ def run_with_tokens(config_path: Path | None, work: Callable[[TokenAdmin], Await
     return _run(config_path, lambda db, audit: work(TokenAdmin(db, audit=audit)))
 
 
-def _password(given: str | None) -> str:
-    if given is not None:
-        return given
-    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return value
+def _password(given: str | None, from_stdin: bool) -> str:
+    return read_secret("Password", given=given, from_stdin=from_stdin, confirm=True)
 
 
 @click.group()
@@ -80,10 +78,10 @@ def admin() -> None:
 @admin.command()
 @config_option
 @click.option("--username", required=True, help="The new admin's login name.")
-@click.option("--password", default=None, help="The password (prompted for when omitted).")
-def create(config_path: Path | None, username: str, password: str | None) -> None:
-    """Create an administrator."""
-    secret = _password(password)
+@secret_options("password", what="password")
+def create(config_path: Path | None, username: str, password: str | None, password_stdin: bool) -> None:
+    """Create an administrator (the password is prompted for, or read with --password-stdin)."""
+    secret = _password(password, password_stdin)
     view = run_with_accounts(config_path, lambda acc: acc.create_admin(username, secret, actor=cli_actor()))
     click.echo(f"admin {view.username} created")
 
@@ -91,10 +89,13 @@ def create(config_path: Path | None, username: str, password: str | None) -> Non
 @admin.command()
 @config_option
 @click.option("--username", required=True)
-@click.option("--password", default=None, help="The new password (prompted for when omitted).")
-def passwd(config_path: Path | None, username: str, password: str | None) -> None:
-    """Change an administrator's password (logs out their web sessions)."""
-    secret = _password(password)
+@secret_options("password", what="password")
+def passwd(config_path: Path | None, username: str, password: str | None, password_stdin: bool) -> None:
+    """Change an administrator's password (logs out their web sessions).
+
+    The new password is prompted for, or read with --password-stdin.
+    """
+    secret = _password(password, password_stdin)
     run_with_accounts(config_path, lambda acc: acc.set_password(username, secret, actor=cli_actor()))
     click.echo(f"password of {username} changed")
 

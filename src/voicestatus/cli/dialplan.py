@@ -1,37 +1,22 @@
 """``voicestatus dialplan``: print or write the Asterisk include file.
 
-Writing goes through a temporary file in the target directory and a rename,
-so Asterisk reloading at the same moment sees the old file or the new one,
-never half of one.
+Writing goes through :func:`voicestatus.safe_files.atomic_replace` (a
+temporary file in the target directory and a rename), so Asterisk reloading
+at the same moment sees the old file or the new one, never half of one, and
+a symlink planted at the target is refused rather than followed.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from voicestatus.asterisk.dialplan import TARGETS, Target, render_dialplan
-from voicestatus.config import DEFAULT_CONFIG_PATH, load_config
+from voicestatus.config import CONFIG_HELP, load_config
+from voicestatus.config import config_path as resolve_config_path
 from voicestatus.errors import VoiceStatusError
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename (mode 0644)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+from voicestatus.safe_files import atomic_replace
 
 
 @click.command("dialplan")
@@ -47,7 +32,7 @@ def write_atomically(path: Path, text: str) -> None:
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"Configuration file (default: $VOICESTATUS_CONFIG or ./{DEFAULT_CONFIG_PATH}).",
+    help=CONFIG_HELP,
 )
 @click.option(
     "-o",
@@ -60,13 +45,13 @@ def dialplan(target: Target, config_path: Path | None, output: Path | None) -> N
     """Print the dialplan include file for Asterisk or FreePBX."""
     try:
         config = load_config(config_path)
-        named = config_path or os.environ.get("VOICESTATUS_CONFIG") or DEFAULT_CONFIG_PATH
-        source = str(named) if Path(named).exists() else None
+        named = resolve_config_path(config_path)
+        source = str(named) if named.exists() else None
         text = render_dialplan(config, target, source=source)
         if output is None:
             click.echo(text, nl=False)
             return
-        write_atomically(output, text)
+        atomic_replace(output, text)
     except VoiceStatusError as exc:
         raise click.ClickException(exc.message) from exc
     except OSError as exc:

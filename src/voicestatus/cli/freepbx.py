@@ -16,9 +16,9 @@ from pathlib import Path
 import click
 
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.cli.dialplan import write_atomically
 from voicestatus.cli.freepbx_output import count_extensions, echo_json, fail, print_table, progress, report
-from voicestatus.config import Config, load_config
+from voicestatus.cli.secret_input import read_stdin_value, url_password
+from voicestatus.config import CONFIG_HELP, Config, load_config
 from voicestatus.errors import VoiceStatusError
 from voicestatus.freepbx import custom_conf
 from voicestatus.freepbx.credentials import database_params
@@ -33,7 +33,7 @@ config_option = click.option(
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Configuration file (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).",
+    help=CONFIG_HELP,
 )
 reasons_option = click.option(
     "--reasons",
@@ -140,13 +140,41 @@ def _load(config_path: Path | None, overrides: dict[str, str | None]) -> Config:
     return config
 
 
+def _no_password_in_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and url_password(value):
+        raise click.BadParameter(
+            "a password in --database-url shows in 'ps' and the shell history. Use --database-url-stdin "
+            "(printf '%s\\n' \"$URL\" | voicestatus freepbx ... --database-url-stdin), "
+            "$VOICESTATUS_FREEPBX__DATABASE_URL, or [freepbx] database_url in the configuration.",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 freepbx_options = [
     click.option("--freepbx-conf", default=None, help="FreePBX's freepbx.conf ([freepbx] config_file)."),
     click.option(
-        "--database-url", default=None, help="mysql://user:pass@host/asterisk ([freepbx] database_url)."
+        "--database-url",
+        default=None,
+        callback=_no_password_in_url,
+        help="mysql://user@host/asterisk ([freepbx] database_url); with a password: --database-url-stdin.",
+    ),
+    click.option(
+        "--database-url-stdin",
+        is_flag=True,
+        help="Read the FreePBX database URL (mysql://user:pass@host/asterisk) from standard input.",
     ),
     click.option("--reload-command", default=None, help="Instead of [freepbx] reload_command."),
 ]
+
+
+def _url_from(database_url: str | None, from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return database_url
+    if database_url is not None:
+        raise click.UsageError("give --database-url or --database-url-stdin, not both")
+    return read_stdin_value("FreePBX database URL")
 
 
 def _with_freepbx_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -170,12 +198,14 @@ def apply(
     config_path: Path | None,
     freepbx_conf: str | None,
     database_url: str | None,
+    database_url_stdin: bool,
     reload_command: str | None,
 ) -> None:
     """Send unanswered/busy/unavailable calls of these extensions to voicestatus."""
 
     def run() -> Outcome:
-        config = _load(config_path, _overrides(freepbx_conf, database_url, reload_command))
+        url = _url_from(database_url, database_url_stdin)
+        config = _load(config_path, _overrides(freepbx_conf, url, reload_command))
         selection = parse_selection(extensions)
         wanted = _reasons(reasons)
 
@@ -207,12 +237,14 @@ def revert(
     config_path: Path | None,
     freepbx_conf: str | None,
     database_url: str | None,
+    database_url_stdin: bool,
     reload_command: str | None,
 ) -> None:
     """Put back the destinations 'apply' replaced."""
 
     def run() -> Outcome:
-        config = _load(config_path, _overrides(freepbx_conf, database_url, reload_command))
+        url = _url_from(database_url, database_url_stdin)
+        config = _load(config_path, _overrides(freepbx_conf, url, reload_command))
         selection: Selection | None = parse_selection(extensions) if extensions else None
         wanted = _reasons(reasons)
 
@@ -248,12 +280,9 @@ def dialplan_cmd(path: Path, print_only: bool, config_path: Path | None) -> None
         if print_only:
             click.echo(custom_conf.block(text), nl=False)
             return
-        existing = path.read_text(encoding="utf-8") if path.exists() else ""
-        merged = custom_conf.merge(existing, text)
-        if merged == existing:
+        if not custom_conf.update_file(path, text):
             click.echo(f"{path} is up to date.")
             return
-        write_atomically(path, merged)
     except VoiceStatusError as exc:
         raise click.ClickException(exc.message) from exc
     except OSError as exc:

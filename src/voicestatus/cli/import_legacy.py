@@ -14,7 +14,7 @@ import click
 
 from voicestatus.asterisk.ami import AmiClient
 from voicestatus.audio.process import ProcessingSettings
-from voicestatus.config import Config, load_config
+from voicestatus.config import CONFIG_HELP, Config, load_config
 from voicestatus.errors import VoiceStatusError
 from voicestatus.freepbx.legacy import (
     DEFAULT_SOUNDS_DIR,
@@ -100,7 +100,7 @@ async def _import(
 @click.option("--status", "status_name", default=None, help="Status digit or key (default: the first).")
 @click.option("--dry-run", is_flag=True, help="Report what would be imported; change nothing.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Configuration file (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).")  # fmt: skip
+              help=CONFIG_HELP)  # fmt: skip
 def import_legacy(
     sounds_dir: Path, astdb: Path | None, status_name: str | None, dry_run: bool, config_path: Path | None
 ) -> None:

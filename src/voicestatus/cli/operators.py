@@ -1,4 +1,4 @@
-"""``voicestatus operators list|show|set``: operators from the command line.
+"""``voicestatus operators list|show|set|unlock``: operators from the command line.
 
 Works on the configured database directly (no running service needed) and
 goes through the same services as the UI and API, so every change is
@@ -17,12 +17,14 @@ from typing import Any, TypeVar
 import click
 
 from voicestatus.cli.admin import cli_actor, config_option
+from voicestatus.cli.secret_input import read_secret, secret_options
 from voicestatus.config import Config, load_config
 from voicestatus.errors import InvalidInput, VoiceStatusError
 from voicestatus.services.audit import AuditService
 from voicestatus.services.extensions import ExtensionPattern
 from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import UNSET, OperatorService
+from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.database import Database
 from voicestatus.web.schemas import OperatorOut, operator_out, resolve_status
 
@@ -100,7 +102,7 @@ def show(config_path: Path | None, extension: str) -> None:
 @config_option
 @click.argument("extension")
 @click.option("--name", default=None, help="Display name ('' clears it).")
-@click.option("--pin", default=None, help="New PIN, 4 to 20 digits.")
+@secret_options("pin", what="PIN (4 to 20 digits)")
 @click.option("--clear-pin", is_flag=True, help="Remove the PIN.")
 @click.option("--enable/--disable", "enabled", default=None, help="Whether the operator may use the service.")
 @click.option("--on/--off", "message_enabled", default=None, help="Whether callers hear the message.")
@@ -109,11 +111,13 @@ def show(config_path: Path | None, extension: str) -> None:
               help="Expiry with timezone, e.g. 2030-01-31T18:00+03:00.")  # fmt: skip
 @click.option("--no-expiry", is_flag=True, help="Remove the expiry.")
 def set_(
-    config_path: Path | None, extension: str, name: str | None, pin: str | None, clear_pin: bool,
-    enabled: bool | None, message_enabled: bool | None, status: str | None, expires: datetime | None,
-    no_expiry: bool,
+    config_path: Path | None, extension: str, name: str | None, pin: str | None, pin_stdin: bool,
+    clear_pin: bool, enabled: bool | None, message_enabled: bool | None, status: str | None,
+    expires: datetime | None, no_expiry: bool,
 ) -> None:  # fmt: skip
     """Change an operator; only the options given change."""
+    wants_pin = pin is not None or pin_stdin
+    new_pin = read_secret("New PIN", given=pin, from_stdin=pin_stdin) if wants_pin else None
 
     async def work(cfg: Config, ops: OperatorService, _msgs: MessageService) -> None:
         digit = UNSET if status is None else (None if status == "none" else resolve_status(cfg, status).digit)
@@ -127,8 +131,38 @@ def set_(
             expires_at=expiry,
             actor=cli_actor(),
         )
-        if pin is not None or clear_pin:
-            await ops.set_pin(extension, None if clear_pin else pin, actor=cli_actor())
+        if new_pin is not None or clear_pin:
+            await ops.set_pin(extension, None if clear_pin else new_pin, actor=cli_actor())
 
     _run(config_path, work)
     click.echo(f"operator {extension} updated")
+
+
+@operators.command()
+@config_option
+@click.argument("extension")
+def unlock(config_path: Path | None, extension: str) -> None:
+    """End the operator's PIN lock-out and forget their wrong-PIN count (audited)."""
+
+    async def main() -> bool:
+        config = load_config(config_path)
+        db = Database(config.database.url)
+        try:
+            await db.migrate()
+            audit = AuditService(db)
+            pattern = ExtensionPattern.parse(config.operators.pattern)
+            ops = OperatorService(db, is_allowed=pattern.matches, audit=audit)
+            if await ops.get(extension) is None:
+                raise InvalidInput(f"{extension!r} is not an operator extension")
+            guard = PinGuard.from_config(db, audit, config, is_allowed=ops.allowed)
+            return await guard.unlock(extension, actor=cli_actor())
+        finally:
+            await db.close()
+
+    try:
+        cleared = asyncio.run(main())
+    except VoiceStatusError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"operator {extension}: PIN lock cleared" if cleared else f"operator {extension}: PIN was not locked"
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from voicestatus.config import load_config
+from voicestatus.config import CONFIG_HELP, load_config
 from voicestatus.errors import VoiceStatusError
 
 
@@ -16,7 +16,7 @@ from voicestatus.errors import VoiceStatusError
     "config_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="TOML configuration (default: $VOICESTATUS_CONFIG or ./voicestatus.toml).",
+    help=CONFIG_HELP,
 )
 def serve(config_path: Path | None) -> None:
     """Run the Stasis app, the web UI/API and the media server."""

@@ -25,12 +25,15 @@ async def check_database(config: Config) -> Finding:
         path = Path(url[len("sqlite:///") :])
         if not await asyncio.to_thread(os.path.isfile, path):
             return Finding("database", "fail", f"database {path} does not exist yet", START_FIX)
-    engine = make_engine(url)
+    fix = "check [database] url and that the database server is running"
+    try:
+        engine = make_engine(url)
+    except Exception as exc:  # a URL SQLAlchemy cannot parse (e.g. a bad port)
+        return Finding("database", "fail", f"cannot use [database] url: {exc.__class__.__name__}: {exc}", fix)
     try:
         current = await current_revision(engine)
     except Exception as exc:  # any driver's connection error
-        return Finding("database", "fail", f"cannot open the database: {exc.__class__.__name__}: {exc}",
-                       "check [database] url and that the database server is running")  # fmt: skip
+        return Finding("database", "fail", f"cannot open the database: {exc.__class__.__name__}: {exc}", fix)
     finally:
         await engine.dispose()
     head = head_revision()

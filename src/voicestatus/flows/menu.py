@@ -1,17 +1,27 @@
 """The operator's phone menu: ``Stasis(voicestatus,menu[,<extension>])``.
 
-The seed's two-key IVR, done properly: the operator is identified strictly
-(caller ID only when it is a PIN-less operator, else extension and PIN),
+The seed's two-key IVR, done properly: the operator is identified strictly,
 hears whether a message is playing, and can record with review, listen,
 delete and switch the message on or off. A recording goes live only when
 the operator presses accept; hanging up before that throws it away and
 leaves the old message as it was.
+
+Who is calling: by default the channel's authenticated endpoint
+(``PJSIP/<endpoint>-<8 hex>``; on FreePBX the endpoint is the extension).
+``CALLERID(num)`` is set by whoever is upstream (a trunk, a transfer, a phone
+without a fixed caller ID), so it identifies the operator only when
+``[phone] identify = "callerid"`` says to trust it; the optional
+``<extension>`` argument of the Stasis call counts as such a claim too. Only
+a PIN-less operator calling from their own phone skips the PIN; everyone else
+types extension and PIN, each try counted by the :class:`PinGuard` (shared
+with the web login) before the PIN is verified.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -25,10 +35,20 @@ from voicestatus.services.audit import Actor
 from voicestatus.services.extensions import is_valid_extension
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
+from voicestatus.services.pin_guard import PinCheck, PinGuard
+from voicestatus.services.pins import PIN_MAX_DIGITS
 
 log = logging.getLogger(__name__)
 
-MAX_PIN_DIGITS = 12
+# Asterisk names a SIP channel after the endpoint that authenticated it:
+# "PJSIP/%s-%08x" (chan_sip: "SIP/%s-%08x"). Nothing the caller sends changes it.
+_ENDPOINT_CHANNEL = re.compile(r"(?:PJSIP|SIP)/(?P<endpoint>[^/]+)-[0-9a-f]{8}", re.ASCII)
+
+
+def channel_endpoint(channel_name: str) -> str | None:
+    """The authenticated SIP endpoint a channel belongs to; None for Local and other channels."""
+    match = _ENDPOINT_CHANNEL.fullmatch(channel_name)
+    return match.group("endpoint") if match else None
 
 
 @dataclass(frozen=True)
@@ -43,12 +63,15 @@ class _State:
 class MenuFlow:
     """One instance serves every menu call; per-call state lives on the stack."""
 
-    def __init__(self, config: Config, operators: OperatorService, desk: OperatorMessages) -> None:
+    def __init__(
+        self, config: Config, operators: OperatorService, desk: OperatorMessages, guard: PinGuard
+    ) -> None:
         self.config = config
         self.phone = config.phone
         self.keys = config.phone.keys
         self.operators = operators
         self.desk = desk
+        self.guard = guard
         self.default_status = config.statuses[0].digit
         self.status_digits = [str(s.digit) for s in config.statuses]
 
@@ -64,8 +87,16 @@ class MenuFlow:
 
     # -- identification -----------------------------------------------------------------
 
+    def _claimed(self, call: CallSession, endpoint: str | None) -> str:
+        """Whose phone this is, as far as the configuration lets us believe it."""
+        if self.phone.identify == "callerid":
+            return call.args[1] if len(call.args) > 1 and call.args[1] else call.channel.caller.number
+        return endpoint or ""
+
     async def _identify(self, call: CallSession) -> str | None:
-        claimed = call.args[1] if len(call.args) > 1 and call.args[1] else call.channel.caller.number
+        endpoint = channel_endpoint(call.channel.name)
+        claimed = self._claimed(call, endpoint)
+        actor = Actor("phone", call.channel.name or call.id)
         if is_valid_extension(claimed) and self.operators.allowed(claimed):
             operator = await self.operators.get(claimed)
             if operator is not None and not operator.enabled:
@@ -75,29 +106,43 @@ class MenuFlow:
             if operator is not None and not operator.has_pin:
                 return claimed
         else:
-            log.info("menu: caller ID %r is not an operator; asking for extension and PIN", claimed[:40])
+            log.info(
+                "menu: %r (caller ID %r) is not an operator's phone; asking for extension and PIN",
+                call.channel.name[:80],
+                call.channel.caller.number[:40],
+            )
+        source = f"phone:{endpoint}" if endpoint else None
+        if await self.guard.locked_until(source=source) is not None:
+            await call.play(prompts.LOGIN_LOCKED)
+            return None
         for _ in range(self.phone.pin_tries):
             await call.play(prompts.ENTER_EXTENSION, interruptible=True)
             extension = await call.read_digits(
                 max_digits=20, timeout=5, first_timeout=self.phone.menu_timeout
             )
+            if await self.guard.locked_until(extension=extension) is not None:
+                log.info("menu: PIN entry for %r refused on %r: locked", extension[:20], call.channel.name)
+                await call.play(prompts.LOGIN_LOCKED)
+                return None
             await call.play(prompts.ENTER_PIN, interruptible=True)
             pin = await call.read_digits(
-                max_digits=MAX_PIN_DIGITS, timeout=5, first_timeout=self.phone.menu_timeout
+                max_digits=PIN_MAX_DIGITS, timeout=5, first_timeout=self.phone.menu_timeout
             )
-            if await self._check_login(extension, pin):
+            result = await self._check_login(extension, pin, source, actor)
+            if result is PinCheck.OK:
                 return extension
+            if result is PinCheck.LOCKED:
+                await call.play(prompts.LOGIN_LOCKED)
+                return None
             log.info("menu: failed login for extension %r from %r", extension[:20], call.channel.name)
             await call.play(prompts.LOGIN_INCORRECT)
         return None
 
-    async def _check_login(self, extension: str, pin: str) -> bool:
+    async def _check_login(self, extension: str, pin: str, source: str | None, actor: Actor) -> PinCheck:
+        """A PIN try through the guard; nothing typed or not an operator is simply wrong."""
         if not (extension and pin and is_valid_extension(extension) and self.operators.allowed(extension)):
-            return False
-        operator = await self.operators.get(extension)
-        if operator is None or not operator.enabled:
-            return False
-        return await self.operators.verify_pin(extension, pin)
+            return PinCheck.WRONG
+        return await self.guard.operator_login(self.operators, extension, pin, source=source, actor=actor)
 
     # -- main menu ------------------------------------------------------------------------
 

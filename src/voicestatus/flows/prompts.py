@@ -42,6 +42,8 @@ LOGIN_INCORRECT = s("vm-incorrect")
 SORRY = [s("im-sorry"), s("please-try-again")]
 PLEASE_TRY_AGAIN = s("please-try-again")
 NOT_ALLOWED = s("feature-not-avail-line")
+# PIN entry refused while the extension or the phone is locked out (too many wrong PINs).
+LOGIN_LOCKED = [s("im-sorry"), s("disabled")]
 
 # Every sound file the phone menu may play, for `doctor`.
 MENU_SOUNDS = (
@@ -76,6 +78,7 @@ MENU_SOUNDS = (
     "please-try-again",
     "im-sorry",
     "feature-not-avail-line",
+    "disabled",
 )
 
 

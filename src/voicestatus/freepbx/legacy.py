@@ -9,8 +9,12 @@ nothing an operator had silenced starts playing. The source file's sha256
 is remembered (``legacy_imports``): running the import again is a no-op.
 
 File names and AstDB keys are untrusted: only extensions of 1..20 ASCII
-digits that ``[operators] pattern`` allows are considered, and only regular
-files directly in the directory are read.
+digits that ``[operators] pattern`` allows are considered. The directory
+belongs to ``asterisk`` and the import runs as root, so every file is opened
+through :func:`voicestatus.safe_files.read_regular` (``O_NOFOLLOW|O_NONBLOCK``,
+then ``fstat`` on the open descriptor): a symlink or FIFO named
+``rec_<ext>.wav`` is skipped with the reason in the report, never followed
+and never waited on, and the size is capped.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -28,6 +33,7 @@ from sqlalchemy import select
 
 from voicestatus.asterisk.ami import AmiClient
 from voicestatus.audio.errors import AudioRejected
+from voicestatus.safe_files import UnsafeFile, open_regular, read_regular
 from voicestatus.services.audit import Actor
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.services.extensions import is_valid_extension
@@ -60,12 +66,21 @@ class ImportReport:
 
 
 def flags_from_astdb_file(path: Path) -> dict[str, str]:
-    """``op_alert`` keys from Asterisk's ``astdb.sqlite3`` (opened read-only)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """``op_alert`` keys from Asterisk's ``astdb.sqlite3`` (opened read-only).
+
+    The file is opened safely first (a regular file, no symlink, no FIFO)
+    and SQLite is pointed at that open descriptor, so what it reads is the
+    file that was checked.
+    """
+    fd = open_regular(path)
     try:
-        rows = conn.execute("SELECT key, value FROM astdb WHERE key LIKE '/op_alert/%'").fetchall()
+        conn = sqlite3.connect(f"file:/proc/self/fd/{fd}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT key, value FROM astdb WHERE key LIKE '/op_alert/%'").fetchall()
+        finally:
+            conn.close()
     finally:
-        conn.close()
+        os.close(fd)
     return {str(k)[len("/op_alert/") :]: str(v) for k, v in rows}
 
 
@@ -80,19 +95,22 @@ async def flags_from_ami(ami: AmiClient) -> dict[str, str]:
 
 
 def recordings(directory: Path) -> dict[str, Path]:
-    """``rec_<ext>.wav`` regular files directly in ``directory``, by extension."""
+    """Entries named ``rec_<ext>.wav`` directly in ``directory``, by extension.
+
+    Whatever they are: :func:`_read_limited` decides, on the open file,
+    whether one can be read, so a symlink or FIFO shows in the report with
+    its reason instead of silently disappearing.
+    """
     found: dict[str, Path] = {}
     for entry in sorted(directory.iterdir()):
         match = _FILE_RE.fullmatch(entry.name)
-        if match and entry.is_file() and not entry.is_symlink():
+        if match:
             found[match.group(1)] = entry
     return found
 
 
-def _read_limited(path: Path) -> bytes | None:
-    with path.open("rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    return None if len(data) > MAX_FILE_BYTES else data
+def _read_limited(path: Path) -> bytes:
+    return read_regular(path, max_bytes=MAX_FILE_BYTES).data
 
 
 def _order(ext: str) -> tuple[int, str]:
@@ -145,10 +163,10 @@ class LegacyImporter:
         enabled = (flag or "").strip().lower() == "true"
         try:
             data = await asyncio.to_thread(_read_limited, path)
+        except UnsafeFile as exc:
+            return ImportItem(ext, "skipped", f"{path.name} is {exc.reason}; not read")
         except OSError as exc:
             return ImportItem(ext, "skipped", f"cannot read {path.name}: {exc.strerror}")
-        if data is None:
-            return ImportItem(ext, "skipped", f"{path.name} is larger than {MAX_FILE_BYTES >> 20} MB")
         source_sha = hashlib.sha256(data).hexdigest()
         async with self.db.session() as session:
             done = await session.scalar(

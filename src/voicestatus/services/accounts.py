@@ -29,7 +29,7 @@ from voicestatus.errors import InvalidInput, VoiceStatusError
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.storage.database import Database
-from voicestatus.storage.models import Admin, ApiToken, WebSession
+from voicestatus.storage.models import Admin, ApiToken, Operator, WebSession
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +250,7 @@ class AccountService:
         return session_id, view
 
     async def get_session(self, session_id: str) -> SessionView | None:
+        """The live session, or None: unknown, expired, or its operator is disabled or has no PIN."""
         if not 0 < len(session_id) <= 100:
             return None
         async with self._db.session() as session:
@@ -259,6 +260,12 @@ class AccountService:
             admin = await session.get(Admin, row.admin_id) if row.admin_id is not None else None
             if row.admin_id is not None and admin is None:
                 return None
+            if row.operator_extension is not None:
+                # Checked on every request: a disabled operator (or one whose PIN
+                # was removed) is logged out at once, whatever ended the session.
+                operator = await session.get(Operator, row.operator_extension)
+                if operator is None or not operator.enabled or operator.pin_hash is None:
+                    return None
             view = AdminView(admin.id, admin.username, admin.role) if admin else None
             return SessionView(view, row.operator_extension, row.csrf_token, row.expires_at)
 

@@ -4,6 +4,18 @@ Which extensions are operators is configuration (``[operators] pattern``),
 injected as an ``is_allowed`` predicate; the database only holds what an
 operator changed. An allowed extension without a row behaves as an operator
 with defaults, and gets its row the first time something is written for it.
+
+**Who may change what** is decided here, once, for the UI, the API and the
+CLI alike (:meth:`OperatorService.check_change`): an operator (``operator``
+actor: a web session opened with extension + PIN, in the UI or the API) may
+change only their own messages, on/off switch, active status and expiry.
+Name, PIN and ``enabled`` are an administrator's (admins, their API tokens,
+the CLI): an operator must not be able to re-enable themselves, rename
+themselves, or replace or remove the PIN that an administrator set. (The
+phone menu offers no such change; its ``phone`` actor names a channel, not
+an extension, so only the code paths it calls decide what it can do.)
+Disabling an operator or changing their PIN ends their web sessions, so an
+old cookie cannot keep working after the account was taken away.
 """
 
 from __future__ import annotations
@@ -13,26 +25,27 @@ import contextlib
 import enum
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicestatus.errors import InvalidInput, VoiceStatusError
 from voicestatus.services.audit import Actor, AuditService, text_filter
 from voicestatus.services.clock import Clock, utcnow
+from voicestatus.services.pins import PIN_RULE, is_valid_pin
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
-from voicestatus.storage.models import Operator
+from voicestatus.storage.models import Operator, WebSession
 
 logger = logging.getLogger(__name__)
 
 _EXTENSION = re.compile(r"[0-9]{1,20}")
-_PIN = re.compile(r"[0-9]{4,20}")
 MAX_NAME_LENGTH = 100
 MAX_PAGE = 1000
 
@@ -42,6 +55,17 @@ class UnknownOperator(VoiceStatusError):
 
     error_id = "unknown-operator"
     status_code = 404
+
+
+class NotAllowed(VoiceStatusError):
+    """The actor may not make this change (e.g. an operator changing their own PIN)."""
+
+    error_id = "forbidden"
+    status_code = 403
+
+
+ADMIN_ONLY_FIELDS = frozenset({"name", "enabled", "pin"})
+"""What only an administrator may change (see the module docstring)."""
 
 
 class _Unset(enum.Enum):
@@ -118,6 +142,24 @@ class OperatorService:
         if not self.allowed(extension):
             raise UnknownOperator(f"{extension!r} is not an operator extension")
 
+    def check_change(self, actor: Actor, extension: str, fields: Iterable[str]) -> None:
+        """Refuse (403 ``forbidden``) a change ``actor`` may not make; the one policy for every caller.
+
+        Callers that change several things check all of them first, so a
+        partly allowed request changes nothing.
+        """
+        if actor.kind != "operator":
+            return
+        if actor.name != extension:
+            raise NotAllowed(
+                "Operators can only change their own settings.", details={"extension": extension}
+            )
+        refused = sorted(ADMIN_ONLY_FIELDS.intersection(fields))
+        if refused:
+            raise NotAllowed(
+                f"Only an administrator can change {', '.join(refused)}.", details={"fields": refused}
+            )
+
     async def get(self, extension: str) -> OperatorView | None:
         if not self.allowed(extension):
             return None
@@ -138,7 +180,7 @@ class OperatorService:
     async def verify_pin(self, extension: str, pin: str) -> bool:
         """True only for a set PIN that matches; takes about as long either way."""
         stored: str | None = None
-        if self.allowed(extension) and _PIN.fullmatch(pin):
+        if self.allowed(extension) and is_valid_pin(pin):
             async with self._db.session() as session:
                 row = await repo.get_operator(session, extension)
                 stored = row.pin_hash if row is not None else None
@@ -164,9 +206,10 @@ class OperatorService:
             await asyncio.to_thread(self._hasher.verify, self._dummy_hash, pin[:64] or "x")
 
     async def set_pin(self, extension: str, pin: str | None, *, actor: Actor) -> None:
-        """Set (4..20 digits, hashed with argon2) or clear (``None``) the PIN."""
-        if pin is not None and not _PIN.fullmatch(pin):
-            raise InvalidInput("a PIN is 4 to 20 digits")
+        """Set (4..20 digits, argon2-hashed) or clear (``None``) the PIN; ends the operator's sessions."""
+        self.check_change(actor, extension, ["pin"])
+        if pin is not None and not is_valid_pin(pin):
+            raise InvalidInput(PIN_RULE)
         self._require(extension)
         new_hash = None if pin is None else await asyncio.to_thread(self._hasher.hash, pin)
         async with self._db.transaction() as session:
@@ -174,6 +217,7 @@ class OperatorService:
             before = {"has_pin": row.pin_hash is not None}
             row.pin_hash = new_hash
             row.updated_at = self._clock()
+            await _end_sessions(session, extension)
             await self.audit.record(
                 session,
                 actor=actor,
@@ -194,7 +238,16 @@ class OperatorService:
         expires_at: datetime | _Unset | None = UNSET,
         actor: Actor,
     ) -> OperatorView:
-        """Change the given fields (``None`` clears); audits only what really changed."""
+        """Change the given fields (``None`` clears); audits only what really changed.
+
+        Disabling the operator ends their web sessions in the same transaction.
+        """
+        given = {
+            key for key, value in (("name", name), ("enabled", enabled), ("active_status", active_status),
+                                   ("message_enabled", message_enabled), ("expires_at", expires_at))
+            if not isinstance(value, _Unset)
+        }  # fmt: skip
+        self.check_change(actor, extension, given)
         wanted: dict[str, Any] = {}
         if not isinstance(name, _Unset):
             wanted["name"] = _clean_name(name)
@@ -214,6 +267,8 @@ class OperatorService:
                 for key, value in changed.items():
                     setattr(row, key, value)
                 row.updated_at = self._clock()
+                if changed.get("enabled") is False:
+                    await _end_sessions(session, extension)
                 await self.audit.record(
                     session,
                     actor=actor,
@@ -250,6 +305,11 @@ class OperatorService:
         async with self._db.session() as session:
             rows, total = await repo.list_operators(session, conditions, offset, limit)
             return [_view(r) for r in rows], total
+
+
+async def _end_sessions(session: AsyncSession, extension: str) -> None:
+    """Log the operator out everywhere (their access was taken away or their PIN changed)."""
+    await session.execute(delete(WebSession).where(WebSession.operator_extension == extension))
 
 
 def _clean_name(name: str | None) -> str | None:

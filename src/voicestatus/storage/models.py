@@ -1,10 +1,10 @@
 """The database schema as SQLAlchemy models.
 
-Every table the product will need is declared here from the start (operators,
+The first migration created the tables of the original data model (operators,
 messages with history, audit, play statistics, admin accounts and tokens, web
-sessions, FreePBX revert data, legacy imports), so later features add
-behaviour rather than migrations. The hand-written first migration creates
-exactly these tables; a unit test checks the two never drift apart.
+sessions, FreePBX revert data, legacy imports); later migrations add what
+security needed since (PIN lock-outs). The migrations are written by hand; a
+unit test checks they and these models never drift apart.
 
 Types are portable: no SQLite-only SQL, timestamps are aware UTC
 (:class:`UTCDateTime`), free-form structured data is ``JSON``.
@@ -38,6 +38,7 @@ from voicestatus.storage.types import UTCDateTime
 
 EXTENSION_LENGTH = 20
 SHA256_LENGTH = 64
+PIN_GUARD_SUBJECT_LENGTH = 200
 FREEPBX_REASONS = ("noanswer", "busy", "chanunavail")
 
 # Named constraints let Alembic's SQLite batch mode alter tables later.
@@ -190,6 +191,26 @@ class FreepbxSavedDestination(Base):
     reason: Mapped[str] = mapped_column(String(16))
     previous_value: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime]
+
+
+class PinCounter(Base):
+    """Wrong-PIN counts and lock-outs, per extension and per calling source.
+
+    Kept in the database (not in memory) so the count holds across calls,
+    parallel calls, restarts and several service instances; a row exists only
+    while there is something to count, so a successful login deletes it.
+    ``scope`` is ``extension`` or ``source`` (``phone:<endpoint>``, ``web:<address>``).
+    """
+
+    __tablename__ = "pin_guards"
+    __table_args__ = (CheckConstraint("scope IN ('extension', 'source')", name="scope_known"),)
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(PIN_GUARD_SUBJECT_LENGTH), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    lockouts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
 
 
 class LegacyImport(Base):

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
+from voicestatus.errors import InvalidInput
 from voicestatus.services.operators import UNSET, OperatorView, UnknownOperator
 from voicestatus.web.auth import Principal, bearer_scheme
 from voicestatus.web.context import WebContext
-from voicestatus.web.errors import ERROR_RESPONSES
+from voicestatus.web.errors import ERROR_RESPONSES, ErrorOut, UnsupportedMediaType
 from voicestatus.web.schemas import (
     AuditPage,
     MeOut,
@@ -24,6 +27,7 @@ from voicestatus.web.schemas import (
     OperatorPatch,
     OperatorState,
     StatusOut,
+    StorableDatetime,
     SwitchOut,
     audit_out,
     operator_out,
@@ -44,6 +48,51 @@ async def current_principal(
 
 
 Auth = Annotated[Principal, Depends(current_principal)]
+
+
+async def patch_body(request: Request, _who: Auth) -> OperatorPatch:
+    """The JSON body of a PATCH, read only once the caller is authenticated.
+
+    A body parameter would be read and parsed by FastAPI before any
+    dependency runs, i.e. before we know who is asking; as a dependency of
+    :data:`Auth` a stranger's body is never read (and every body is capped by
+    :class:`voicestatus.web.app.LimitBodies` anyway).
+    """
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_utf8_json(content_type):
+        raise UnsupportedMediaType(
+            "Send the changes as JSON (Content-Type: application/json, UTF-8).",
+            details={"content_type": content_type[:100]},
+        )
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # the client went away (or LimitBodies cut it off): nothing to answer
+        raise InvalidInput("The request body did not arrive in full.") from None
+    try:
+        return OperatorPatch.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+
+
+def _is_utf8_json(content_type: str) -> bool:
+    """``application/json`` or ``application/*+json``, in UTF-8 (JSON's only charset, RFC 8259)."""
+    kind, _, params = content_type.partition(";")
+    kind = kind.strip().lower()
+    if not (kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))):
+        return False
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+_PATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": OperatorPatch.model_json_schema()}},
+    }
+}
 
 
 async def load_operator(ctx: WebContext, who: Principal, ext: str) -> OperatorView:
@@ -86,7 +135,7 @@ def api_router(ctx: WebContext) -> APIRouter:
                 views, total = await ctx.operators.list(
                     search=search, state=state, offset=offset, limit=limit
                 )
-            items = await operators_out(cfg, ctx.messages, views)
+            items = await operators_out(cfg, ctx.messages, views, ctx.pin_guard)
             page = OperatorPage(items=items, total=total, offset=offset, limit=limit)
             return page.model_dump_json().encode()
 
@@ -96,15 +145,21 @@ def api_router(ctx: WebContext) -> APIRouter:
 
     @router.get("/operators/{ext}", tags=["operators"])
     async def get_operator(who: Auth, ext: Extension) -> OperatorOut:
-        return await operator_out(cfg, ctx.messages, await load_operator(ctx, who, ext))
+        return await operator_out(cfg, ctx.messages, await load_operator(ctx, who, ext), ctx.pin_guard)
 
-    @router.patch("/operators/{ext}", tags=["operators"])
-    async def patch_operator(who: Auth, ext: Extension, patch: OperatorPatch) -> OperatorOut:
-        """Change name, PIN, enabled, active status (digit or key), on/off and expiry."""
+    @router.patch(
+        "/operators/{ext}",
+        tags=["operators"],
+        openapi_extra=_PATCH_BODY,
+        responses={415: {"model": ErrorOut, "description": "The body is not UTF-8 JSON"}},
+    )
+    async def patch_operator(
+        who: Auth, ext: Extension, patch: Annotated[OperatorPatch, Depends(patch_body)]
+    ) -> OperatorOut:
+        """Change name, PIN, enabled (admins only), active status (digit or key), on/off and expiry."""
         await load_operator(ctx, who, ext)
         given = patch.model_fields_set
-        if "enabled" in given and not who.is_admin:
-            who.require_admin()
+        ctx.operators.check_change(who.actor, ext, given)
         status = UNSET if "active_status" not in given else patch.active_status
         digit = None if status is None or status is UNSET else resolve_status(cfg, status).digit
         await ctx.operators.update(
@@ -121,7 +176,15 @@ def api_router(ctx: WebContext) -> APIRouter:
             await ctx.desk.set_enabled(ext, patch.message_enabled, actor=who.actor)
         else:
             await ctx.desk.notify(ext)
-        return await operator_out(cfg, ctx.messages, await load_operator(ctx, who, ext))
+        return await operator_out(cfg, ctx.messages, await load_operator(ctx, who, ext), ctx.pin_guard)
+
+    @router.delete("/operators/{ext}/pin-lock", tags=["operators"], status_code=204)
+    async def clear_pin_lock(who: Auth, ext: Extension) -> Response:
+        """Admins: end a PIN lock-out now and forget the wrong-PIN count (audited ``pin-unlocked``)."""
+        who.require_admin()
+        await load_operator(ctx, who, ext)
+        await ctx.pin_guard.unlock(ext, actor=who.actor)
+        return Response(status_code=204)
 
     async def switch(who: Principal, ext: str, on: bool) -> SwitchOut:
         await load_operator(ctx, who, ext)
@@ -143,8 +206,8 @@ def api_router(ctx: WebContext) -> APIRouter:
         extension: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$")] = None,
         actor: Annotated[str | None, Query(max_length=200)] = None,
         action: Annotated[str | None, Query(max_length=64)] = None,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        since: StorableDatetime | None = None,
+        until: StorableDatetime | None = None,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> AuditPage:

@@ -19,7 +19,7 @@ from voicestatus.web.api import Auth, Extension, load_operator
 from voicestatus.web.context import WebContext
 from voicestatus.web.errors import ERROR_RESPONSES, ErrorOut, NotFound
 from voicestatus.web.schemas import MessageOut, message_out, resolve_status
-from voicestatus.web.upload import read_upload
+from voicestatus.web.upload import DecodeSlots, read_upload
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +54,23 @@ class NoMessage(NotFound):
 def messages_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["messages"])
     cfg = ctx.config
+    slots = DecodeSlots(cfg.media.max_concurrent_decodes, cfg.media.decode_queue)
 
     @router.put(
         "/operators/{ext}/messages/{status}",
         status_code=201,
         openapi_extra=_UPLOAD_BODY,
-        responses={413: {"model": ErrorOut, "description": "Upload larger than [media] max_upload_bytes"}},
+        responses={
+            413: {"model": ErrorOut, "description": "Upload larger than [media] max_upload_bytes"},
+            503: {"model": ErrorOut, "description": "uploads-busy: too many uploads being decoded; retry"},
+        },
     )
     async def upload(who: Auth, ext: Extension, status: StatusPath, request: Request) -> MessageOut:
         """Upload a new message (wav, mp3, ogg/opus, webm, m4a); it goes live at once."""
         await load_operator(ctx, who, ext)
         digit = resolve_status(cfg, status).digit
         data = await read_upload(request, cfg.media.max_upload_bytes)
-        audio = await ctx.desk.process_upload(data)
+        audio = await slots.run(lambda: ctx.desk.process_upload(data))
         view = await ctx.desk.publish(ext, digit, audio, actor=who.actor)
         log.info("message for %s status %d uploaded by %r", ext, digit, str(who.actor))
         return await message_out(cfg, ctx.messages, view)

@@ -5,19 +5,20 @@ Secure behind TLS); a cookie alone never authorises a change, the request
 must also carry the session's CSRF token (``X-CSRF-Token`` header or the
 ``csrf_token`` form field), so another site cannot act with a user's cookie.
 Scripts use ``Authorization: Bearer <token>``, which a browser never sends on
-its own, so bearer requests need no CSRF token. Failed logins are counted per
-client address and per account, and refused with 429 once over the limit.
+its own, so bearer requests need no CSRF token. Logins are limited per client
+address and, with a much higher ceiling, per account (see :class:`LoginLimiter`).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from fastapi import Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -103,43 +104,185 @@ class Proxies:
         return proto.split(",")[0].strip().lower() == "https" and self._trusted(request)
 
 
-class LoginLimiter:
-    """Counts failed logins per key (address, account) in a sliding window."""
+ACCOUNT_FACTOR = 10
+"""The per-account ceiling is this many times ``[http] login_attempts`` (see :class:`LoginLimiter`)."""
+MAX_BACKOFF_FACTOR = 16
+"""An address's lock-out doubles with each repeat, up to this many windows."""
+MAX_KEYS = 100_000
+"""Addresses and accounts remembered at most; past it the least recently seen are forgotten."""
 
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+
+def address_key(address: str) -> str:
+    """The limiter's key for a client address: IPv6 by /64, since one host owns a whole /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"ip:{address[:64]}"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"ip:{ip}"
+
+
+@dataclass
+class _Count:
+    """One key's failures in the window (oldest first) and its attempts being checked right now."""
+
+    failures: deque[float]
+    in_flight: int = 0
+    strikes: int = 0
+    blocked_until: float = 0.0
+
+
+class LoginLimiter:
+    """Limits password and PIN guessing without letting a stranger lock anyone out.
+
+    Two counts of failed logins, both over a sliding window of
+    ``[http] login_window_seconds``:
+
+    * **Per client address** (IPv6 by /64): at most ``login_attempts`` failed
+      logins, for any accounts, then that address alone is locked out (429
+      with ``retry_after``) for ``login_window_seconds``, twice as long at each
+      further lock-out (up to ``MAX_BACKOFF_FACTOR`` windows; forgiven after a
+      quiet window). This is the limit an attacker meets, and it gets steeper
+      the longer they try; the supervisor at another address is not affected.
+    * **Per account**: a much higher ceiling, ``ACCOUNT_FACTOR`` times
+      ``login_attempts``, over all addresses together. One address can never
+      reach it (it is stopped at ``login_attempts``), so a single stranger
+      cannot lock an account; it only bites an attacker spread over many
+      addresses, and then still caps guesses against one account (by
+      default 100 per 5 minutes, hopeless against an admin password;
+      operator PINs are short, so the per-extension PIN lock-out slows
+      those far more). The cost, which any account-wide ceiling has: a
+      crowd of addresses can still hold one account back for a window.
+
+    An attempt counts **before** its secret is checked: :meth:`reserve` takes a
+    slot (an in-flight count per key) synchronously, so a burst of concurrent
+    logins cannot all pass the check while the slow argon2 verifications are
+    still running; at most the limit are ever evaluated. The slot becomes a
+    failure unless the login succeeds (also if the request dies on the way).
+    A success forgets the account's failures, never the address's (otherwise
+    logging into one's own account would reset the guessing budget).
+
+    Memory is bounded: at most ``max_keys`` keys are kept and the least
+    recently used are evicted one by one; nothing is ever cleared wholesale,
+    so a spray of new addresses only pushes out the keys seen longest ago,
+    never the counts of whoever is guessing right now.
+    """
+
+    def __init__(
+        self,
+        attempts: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        account_factor: int = ACCOUNT_FACTOR,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
         self.attempts = attempts
         self.window = window
+        self.account_attempts = attempts * account_factor
+        self.max_keys = max_keys
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self._counts: OrderedDict[str, _Count] = OrderedDict()
 
-    def _recent(self, key: str) -> deque[float]:
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._counts
+
+    def _get(self, key: str, limit: int, now: float) -> _Count:
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = _Count(deque(maxlen=limit))
+        else:
+            self._counts.move_to_end(key)
+        while count.failures and count.failures[0] <= now - self.window:
+            count.failures.popleft()
+        return count
+
+    def _evict(self) -> None:
+        while len(self._counts) > self.max_keys:
+            self._counts.popitem(last=False)
+
+    def reserve(self, address: str, account: str) -> LoginAttempt:
+        """A slot for one login attempt, taken before its secret is checked; 429 when none is left."""
         now = self._clock()
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
+        keys = [(address_key(address), self.attempts), (f"account:{account[:80]}", self.account_attempts)]
+        for key, limit in keys:
+            count = self._counts.get(key)
+            if count is None:
+                continue
+            while count.failures and count.failures[0] <= now - self.window:
+                count.failures.popleft()
+            if count.blocked_until > now:
+                self._refuse(count.blocked_until - now)
+            if count.strikes and not count.failures and now >= count.blocked_until + self.window:
+                count.strikes = 0  # a quiet window after the last lock-out: forgiven
+            if len(count.failures) + count.in_flight >= limit:
+                oldest = count.failures[0] if count.failures else now
+                self._refuse(oldest + self.window - now)
+        for key, limit in keys:
+            self._get(key, limit, now).in_flight += 1
+        self._evict()
+        return LoginAttempt(self, keys)
 
-    def check(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            recent = self._recent(key)
-            if len(recent) >= self.attempts:
-                retry = max(1, int(recent[0] + self.window - self._clock()) + 1)
-                raise TooManyAttempts(
-                    "Too many failed logins. Wait a few minutes and try again.",
-                    details={"retry_after": retry},
-                )
+    @staticmethod
+    def _refuse(seconds: float) -> NoReturn:
+        raise TooManyAttempts(
+            "Too many failed logins. Wait a few minutes and try again.",
+            details={"retry_after": max(1, math.ceil(seconds))},
+        )
 
-    def failed(self, keys: Iterable[str]) -> None:
+    def _release(self, keys: list[tuple[str, int]], failed: bool) -> None:
         now = self._clock()
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-        if len(self._failures) > 100_000:  # bounded memory under a spray of addresses
-            self._failures.clear()
+        for index, (key, limit) in enumerate(keys):
+            count = self._get(key, limit, now)
+            count.in_flight = max(0, count.in_flight - 1)
+            if failed:
+                count.failures.append(now)
+                if index == 0 and len(count.failures) >= limit:
+                    # The address used up its attempts: locked out, twice as long each time.
+                    count.strikes += 1
+                    backoff = min(2 ** (count.strikes - 1), MAX_BACKOFF_FACTOR)
+                    count.blocked_until = now + self.window * backoff
+                    count.failures.clear()
+            elif index == 1:
+                count.failures.clear()
+            if not count.failures and not count.in_flight and not count.strikes:
+                del self._counts[key]
+        self._evict()
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+
+class LoginAttempt:
+    """One reserved login attempt; report how it ended with :meth:`failed` or :meth:`succeeded`.
+
+    As a context manager, an attempt not reported by the end (an exception,
+    a cancelled request) counts as failed.
+    """
+
+    def __init__(self, limiter: LoginLimiter, keys: list[tuple[str, int]]) -> None:
+        self._limiter = limiter
+        self._keys = keys
+        self._open = True
+
+    def failed(self) -> None:
+        if self._open:
+            self._open = False
+            self._limiter._release(self._keys, failed=True)
+
+    def succeeded(self) -> None:
+        if self._open:
+            self._open = False
+            self._limiter._release(self._keys, failed=False)
+
+    def __enter__(self) -> LoginAttempt:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.failed()
 
 
 class Authenticator:

@@ -20,6 +20,7 @@ from voicestatus.services.audit import AuditService
 from voicestatus.services.messages import MessageService
 from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
+from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
 from voicestatus.web.auth import Authenticator, LoginLimiter, Proxies
@@ -40,6 +41,7 @@ class WebContext:
     metrics: Metrics
     media: MediaStore
     health: HealthProbe
+    pin_guard: PinGuard
     auth: Authenticator = field(init=False)
     limiter: LoginLimiter = field(init=False)
     pages: PageCache = field(init=False)

@@ -9,13 +9,15 @@ unknown routes) are given the same shape so a client parses one format.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from voicestatus.errors import VoiceStatusError
 
@@ -63,6 +65,20 @@ class UploadTooLarge(VoiceStatusError):
     status_code = 413
 
 
+class BodyTooLarge(VoiceStatusError):
+    """A request body (other than an upload) is bigger than the small fixed cap."""
+
+    error_id = "body-too-large"
+    status_code = 413
+
+
+class UnsupportedMediaType(VoiceStatusError):
+    """The body is not of a type the endpoint reads (e.g. not UTF-8 JSON)."""
+
+    error_id = "unsupported-media-type"
+    status_code = 415
+
+
 class NotFound(VoiceStatusError):
     """Something the request names does not exist (a message, a status)."""
 
@@ -80,6 +96,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Not authenticated"),
         (403, "Not allowed, or CSRF token missing"),
         (404, "Unknown operator, status or message"),
+        (413, "Request body too large"),
         (429, "Too many failed logins"),
     )
 }
@@ -94,9 +111,11 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, VoiceStatusError)
         if exc.status_code >= 500:
             log.warning("request failed: %s (%s)", exc.error_id, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        if isinstance(exc, TooManyAttempts):
-            headers = {"Retry-After": str(int(float(str(exc.details.get("retry_after", 60)))))}
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
+            # Any refusal that says when to come back says it in HTTP too (429, 503).
+            headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return JSONResponse(error_body(exc), status_code=exc.status_code, headers=headers)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
@@ -121,6 +140,13 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=400)
 
+    async def on_disconnect(_request: Request, _exc: Exception) -> Response:
+        # The client left before sending the whole body (a Content-Length lie, a
+        # dropped upload): not our error, and nobody is there to read an answer.
+        log.info("client disconnected before sending the whole request body")
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(VoiceStatusError, on_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

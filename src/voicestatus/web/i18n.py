@@ -28,6 +28,11 @@ _EN: dict[str, str] = {
     "pin": "PIN",
     "login_failed": "Wrong name or password.",
     "login_failed_pin": "Wrong extension or PIN.",
+    # PIN lock-out (services/pin_guard.py)
+    "pin_locked": "Too many wrong PINs: PIN entry is locked for now. An administrator can unlock it.",
+    "pin_locked_until": "PIN locked until",
+    "unlock_pin": "Unlock PIN",
+    "done_unlock_pin": "PIN lock cleared.",
     "too_many": "Too many failed attempts. Wait a few minutes and try again.",
     "health": "Health",
     "ari": "Asterisk (ARI)",
@@ -140,6 +145,14 @@ _RU: dict[str, str] = {
     "pin": "PIN-код",
     "login_failed": "Неверное имя или пароль.",
     "login_failed_pin": "Неверный номер или PIN-код.",
+    # PIN lock-out (services/pin_guard.py)
+    "pin_locked": (
+        "Слишком много неверных PIN-кодов: ввод PIN-кода временно заблокирован. "
+        "Администратор может снять блокировку."
+    ),
+    "pin_locked_until": "PIN-код заблокирован до",
+    "unlock_pin": "Снять блокировку PIN-кода",
+    "done_unlock_pin": "Блокировка PIN-кода снята.",
     "too_many": "Слишком много неудачных попыток. Подождите несколько минут.",
     "health": "Состояние",
     "ari": "Asterisk (ARI)",

@@ -26,12 +26,14 @@ def local_to_utc(local: str, offset_minutes: str) -> datetime | None:
         return None
     try:
         naive = datetime.fromisoformat(local)
-        offset = int(offset_minutes or "0")
-    except ValueError:
+        # ASCII digits only: int() would also read Arabic-Indic or fullwidth ones.
+        offset = int(offset_minutes or "0") if (offset_minutes or "0").isascii() else 901
+        when = (naive + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput("The expiry date is not valid.") from None
-    if naive.tzinfo is not None or not -900 <= offset <= 900:
+    if naive.tzinfo is not None or not -900 <= offset <= 900 or not 1970 <= when.year <= 9998:
         raise InvalidInput("The expiry date is not valid.")
-    return (naive + timedelta(minutes=offset)).replace(tzinfo=UTC)
+    return when
 
 
 async def _apply(ctx: WebContext, who: Principal, ext: str, form: dict[str, str]) -> str:
@@ -53,18 +55,30 @@ async def _apply(ctx: WebContext, who: Principal, ext: str, form: dict[str, str]
     elif action == "settings":
         chosen = form.get("active_status", "")
         digit = resolve_status(ctx.config, chosen).digit if chosen else None
-        admin_only = {"name": form.get("name", ""), "enabled": "enabled" in form} if who.is_admin else {}
+        # The form shows name and enabled only to admins (``admin_fields`` marks them,
+        # as an unticked checkbox is not sent); whether the change is allowed is
+        # the service's decision, the same as for the API and the CLI.
+        admin_form = "admin_fields" in form
+        new_pin = form.get("pin") or None
+        change_pin = new_pin is not None or "clear_pin" in form
+        fields = [
+            "active_status",
+            *(["name", "enabled"] if admin_form else []),
+            *(["pin"] if change_pin else []),
+        ]
+        ctx.operators.check_change(actor, ext, fields)
         await ctx.operators.update(
             ext,
-            name=admin_only.get("name", UNSET),  # type: ignore[arg-type]
-            enabled=admin_only.get("enabled", UNSET),  # type: ignore[arg-type]
+            name=form.get("name", "") if admin_form else UNSET,
+            enabled="enabled" in form if admin_form else UNSET,
             active_status=digit,
             actor=actor,
         )
-        if form.get("pin"):
-            await ctx.operators.set_pin(ext, form["pin"], actor=actor)
-        elif "clear_pin" in form and who.is_admin:
-            await ctx.operators.set_pin(ext, None, actor=actor)
+        if change_pin:
+            await ctx.operators.set_pin(ext, new_pin, actor=actor)
+    elif action == "unlock_pin":  # admins end a PIN lock-out (services/pin_guard.py)
+        who.require_admin()
+        await ctx.pin_guard.unlock(ext, actor=actor)
     else:
         raise InvalidInput("Unknown action.")
     if action in ("expiry", "settings"):

@@ -17,9 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from voicestatus.errors import VoiceStatusError
+from voicestatus.services.audit import Actor
+from voicestatus.services.pin_guard import PinCheck
+from voicestatus.services.pins import PIN_PATTERN
 from voicestatus.web.auth import SESSION_COOKIE, Principal, check_csrf
 from voicestatus.web.context import WebContext
+from voicestatus.web.errors import TooManyAttempts
 from voicestatus.web.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
 from voicestatus.web.page_actions import add_action_routes
 from voicestatus.web.schemas import OperatorState, operator_out, operators_out
@@ -31,6 +34,7 @@ CSP = (
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 PAGE_SIZE = 50
+MAX_PAGE_OFFSET = 1_000_000  # as the API allows; a bigger one overflows the database's integers
 
 
 def safe_next(target: str | None) -> str:
@@ -44,6 +48,7 @@ class Renderer:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.templates.env.globals["pin_pattern"] = PIN_PATTERN  # the one PIN rule (services/pins.py)
 
     def page(
         self, request: Request, name: str, who: Principal | None, status_code: int = 200, **values: Any
@@ -87,27 +92,36 @@ def pages_router(ctx: WebContext) -> APIRouter:
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
         address = ctx.auth.proxies.client_address(request)
         user = values.get("extension" if operator else "username", "")[:64]
-        keys = [f"ip:{address}", f"{'op' if operator else 'admin'}:{user}"]
         error = "login_failed_pin" if operator else "login_failed"
         try:
-            ctx.limiter.check(keys)
-        except VoiceStatusError:
-            return render.page(
+            # Counted before the (slow, awaited) check, so a burst cannot outrun the limit.
+            attempt = ctx.limiter.reserve(address, f"{'op' if operator else 'admin'}:{user}")
+        except TooManyAttempts as exc:
+            refused = render.page(
                 request, "login.html", None, 429, login_csrf=cookie, next=nxt, error="too_many"
             )
-        if operator:
-            pin = values.get("pin", "")
-            view = await ctx.operators.get(user)
-            ok = await ctx.operators.verify_pin(user, pin) and view is not None and view.enabled
-            session = await ctx.accounts.start_session(operator=user) if ok else None
-        else:
-            admin = await ctx.accounts.authenticate(user, values.get("password", ""))
-            session = await ctx.accounts.start_session(admin=admin) if admin else None
-        if session is None:
-            ctx.limiter.failed(keys)
-            return render.page(request, "login.html", None, 401, login_csrf=cookie, next=nxt, error=error,
-                               operator_form=operator, user=user)  # fmt: skip
-        ctx.limiter.succeeded(keys[1])
+            refused.headers["Retry-After"] = str(exc.details["retry_after"])
+            return refused
+        with attempt:
+            if operator:
+                # The same wrong-PIN count and lock-out as the phone menu (services/pin_guard.py).
+                checked = await ctx.pin_guard.operator_login(
+                    ctx.operators, user, values.get("pin", ""),
+                    source=f"web:{address}", actor=Actor("system", f"web-login {address}"),
+                )  # fmt: skip
+                if checked is PinCheck.LOCKED:
+                    return render.page(request, "login.html", None, 429, login_csrf=cookie, next=nxt,
+                                       error="pin_locked", operator_form=operator, user=user)  # fmt: skip
+                ok = checked is PinCheck.OK
+                session = await ctx.accounts.start_session(operator=user) if ok else None
+            else:
+                admin = await ctx.accounts.authenticate(user, values.get("password", ""))
+                session = await ctx.accounts.start_session(admin=admin) if admin else None
+            if session is None:
+                attempt.failed()
+                return render.page(request, "login.html", None, 401, login_csrf=cookie, next=nxt, error=error,
+                                   operator_form=operator, user=user)  # fmt: skip
+            attempt.succeeded()
         response = RedirectResponse(nxt, status_code=303)
         ctx.auth.set_session_cookie(request, response, session[0])
         response.delete_cookie(LOGIN_COOKIE)
@@ -140,14 +154,14 @@ def pages_router(ctx: WebContext) -> APIRouter:
         if who.extension is not None:
             return RedirectResponse(f"/operators/{who.extension}", status_code=303)
         chosen: OperatorState | None = state if state in ("active", "expired", "none") else None  # type: ignore[assignment]
-        offset = max(0, offset)
+        offset = min(max(0, offset), MAX_PAGE_OFFSET)
         views, total = await ctx.operators.list(
             search=search[:100] or None,
             state=chosen,
             offset=offset,
             limit=PAGE_SIZE,
         )
-        rows = await operators_out(ctx.config, ctx.messages, views)
+        rows = await operators_out(ctx.config, ctx.messages, views, ctx.pin_guard)
         return render.page(
             request, "dashboard.html", who, rows=rows, total=total, offset=offset, page_size=PAGE_SIZE,
             search=search[:100], state=chosen or "", health=await ctx.health_report(),
@@ -168,7 +182,7 @@ def pages_router(ctx: WebContext) -> APIRouter:
         view = await ctx.operators.get(ext)
         if view is None:
             return render.page(request, "error.html", who, 404, message="not_found")
-        op = await operator_out(ctx.config, ctx.messages, view)
+        op = await operator_out(ctx.config, ctx.messages, view, ctx.pin_guard)
         by_status = {m.status: m for m in op.messages}
         can_restore = {
             s.digit: bool(await ctx.messages.history(ext, s.digit, limit=1)) for s in ctx.config.statuses
@@ -187,12 +201,13 @@ def pages_router(ctx: WebContext) -> APIRouter:
             return to_login(request)
         if who.extension is not None:
             extension = who.extension
+        offset = min(max(0, offset), MAX_PAGE_OFFSET)
         entries, total = await ctx.audit.list(
             extension=extension[:20] or None, actor=actor[:200] or None, action=action[:64] or None,
-            offset=max(0, offset), limit=PAGE_SIZE,
+            offset=offset, limit=PAGE_SIZE,
         )  # fmt: skip
         return render.page(
-            request, "audit.html", who, entries=entries, total=total, offset=max(0, offset),
+            request, "audit.html", who, entries=entries, total=total, offset=offset,
             page_size=PAGE_SIZE, extension=extension, actor=actor, action=action,
         )  # fmt: skip
 

@@ -10,17 +10,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from voicestatus.config import Config, Status
 from voicestatus.services.audit import AuditEntry
 from voicestatus.services.messages import MessageService, MessageView, PlayStats
 from voicestatus.services.operators import OperatorView
+from voicestatus.services.pin_guard import PinGuard
+from voicestatus.services.pins import PIN_PATTERN
 from voicestatus.web.errors import NotFound
 
 OperatorState = Literal["active", "expired", "none"]
-Pin = Annotated[str, Field(pattern=r"^[0-9]{4,20}$")]
-Name = Annotated[str, Field(max_length=100)]
+Pin = Annotated[str, Field(pattern=f"^{PIN_PATTERN}$")]
+# No control characters (NUL, CR/LF, escapes, bidi overrides): names end up in
+# pages, logs and exports, and PostgreSQL refuses a NUL outright.
+Name = Annotated[
+    str, Field(max_length=100, pattern="^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$")
+]
 StatusRef = Annotated[int, Field(ge=1, le=9)] | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
@@ -53,6 +59,11 @@ class OperatorOut(BaseModel):
     playing: bool = Field(description="Whether callers hear a message now")
     updated_at: datetime | None
     messages: list[MessageOut]
+    pin_locked_until: datetime | None = Field(
+        default=None,
+        description="Until when PIN entry (phone and web) is locked after too many wrong PINs; "
+        "an admin clears it with DELETE /api/v1/operators/{ext}/pin-lock",
+    )
 
 
 class OperatorPage(BaseModel):
@@ -62,17 +73,47 @@ class OperatorPage(BaseModel):
     limit: int
 
 
+def _storable(when: datetime) -> datetime:
+    """An aware time the database can store (as UTC) and compare: years 1970 to 9998."""
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date is out of range") from None
+    if not 1970 <= utc.year <= 9998:
+        raise ValueError("the date is out of range (years 1970 to 9998)")
+    return when
+
+
+_ISO_ONLY = "expected an ISO 8601 time with a UTC offset, e.g. 2030-01-31T18:00:00+03:00"
+
+
+def _iso_only(value: object) -> object:
+    """ISO 8601 text read as such; a bare number (a Unix time to pydantic) is a likely mistake."""
+    if not isinstance(value, str):
+        return value
+    if value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError(_ISO_ONLY)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(_ISO_ONLY) from None
+
+
+StorableDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_storable)]
+
+
 class OperatorPatch(BaseModel):
     """Only the fields present change; ``null`` clears name, PIN, active status and expiry."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "false", 0 or a Unix time are type errors, not quietly a change.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name | None = None
     pin: Pin | None = None
     enabled: bool = True
     active_status: StatusRef | None = None
     message_enabled: bool = True
-    expires_at: AwareDatetime | None = None
+    expires_at: StorableDatetime | None = None
 
 
 class SwitchOut(BaseModel):
@@ -155,16 +196,27 @@ async def message_out(config: Config, messages: MessageService, view: MessageVie
 
 
 async def operators_out(
-    config: Config, messages: MessageService, ops: Sequence[OperatorView]
+    config: Config, messages: MessageService, ops: Sequence[OperatorView], guard: PinGuard | None = None
 ) -> list[OperatorOut]:
-    """A page of operators; their messages and play counts come from one query, not one per row."""
+    """A page of operators; their messages and play counts come from one query, not one per row.
+
+    With ``guard``, PIN lock-outs are filled in (one more query for the page).
+    """
     current = await messages.current_for([op.extension for op in ops])
+    locks = await guard.locks(op.extension for op in ops) if guard is not None else {}
     now = datetime.now(UTC)
-    return [_operator_out(config, op, current.get(op.extension, []), now) for op in ops]
+    return [
+        _operator_out(config, op, current.get(op.extension, []), now).model_copy(
+            update={"pin_locked_until": locks.get(op.extension)}
+        )
+        for op in ops
+    ]
 
 
-async def operator_out(config: Config, messages: MessageService, op: OperatorView) -> OperatorOut:
-    return (await operators_out(config, messages, [op]))[0]
+async def operator_out(
+    config: Config, messages: MessageService, op: OperatorView, guard: PinGuard | None = None
+) -> OperatorOut:
+    return (await operators_out(config, messages, [op], guard))[0]
 
 
 def _operator_out(

@@ -51,6 +51,7 @@ def _toml(config: Config, info: SandboxInfo, path: Path, **override: str) -> Pat
         f'[freepbx]\nconfig_file = "{path.parent / "no-freepbx.conf"}"\n'
         f'database_url = "{values["freepbx"]}"\n'
     )
+    path.chmod(0o640)  # as the README's deploy steps say: it holds passwords
     return path
 
 

@@ -7,10 +7,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import Result
+from click.testing import CliRunner, Result
 
 from freepbx_support import SEED, Fwconsole
 from mariadb_server import MariaDB
+from voicestatus.cli import main
 
 DEST = "voicestatus-unavailable,s,1"
 ALL = (DEST, DEST, DEST)
@@ -139,10 +140,13 @@ def test_database_down_is_a_clear_error(vs: Run, tmp_path: Path, fwconsole: Fwco
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = vs(
-        "freepbx", "apply", "--extensions", "101",
-        "--database-url", f"mysql://u:p@127.0.0.1:{port}/asterisk",
-        "--config", str(_minimal_config(tmp_path)),
+    # A URL with a password comes on standard input: in argv it would show in ps.
+    result = CliRunner().invoke(
+        main,
+        ["freepbx", "apply", "--extensions", "101", "--database-url-stdin",
+         "--config", str(_minimal_config(tmp_path))],
+        input=f"mysql://u:p@127.0.0.1:{port}/asterisk\n",
+        catch_exceptions=False,
     )  # fmt: skip
     assert result.exit_code == 1
     assert f"cannot connect to the FreePBX database 'asterisk' as 'u' at 127.0.0.1:{port}" in result.output
