@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from support import wait_until
@@ -64,25 +64,14 @@ def with_sections(config: Config, **sections: dict[str, Any]) -> Config:
     return config.replace(**changes)
 
 
-@contextlib.asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Service]:
-    svc = Service(config)
-    await svc.start()
-    await svc.events.wait_connected(15)
-    try:
-        yield svc
-    finally:
-        await svc.stop()
-
-
 def marked_message() -> Pcm:
     """300 ms of a marker tone, then 1.5 s of the body tone."""
     return concat(tone(MARKER_HZ, 0.3), tone(BODY_HZ, 1.5))
 
 
 async def publish(service: Service, extension: str = "101") -> MessageView:
-    audio = await service.desk.process_upload(encode_wav(marked_message().samples, 8000))
-    return await service.desk.publish(extension, 1, audio, actor=Actor("admin", "tests"))
+    audio = await service.messages.process_upload(encode_wav(marked_message().samples, 8000))
+    return await service.messages.publish(extension, 1, audio, actor=Actor("admin", "tests"))
 
 
 async def heard(call: DriverCall, seconds: float = 15, answer_timeout: float = 15) -> Pcm:

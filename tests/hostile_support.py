@@ -281,5 +281,5 @@ async def seed(web: Web) -> None:
     await svc.operators.update("101", name="Anna", actor=actor)
     await svc.operators.set_pin("101", SEED_PIN, actor=actor)
     await svc.operators.update("102", name="Boris", actor=actor)
-    audio = await svc.desk.process_upload(SPEECH_WAV)
-    await svc.desk.publish("101", 1, audio, actor=actor)
+    audio = await svc.messages.process_upload(SPEECH_WAV)
+    await svc.messages.publish("101", 1, audio, actor=actor)

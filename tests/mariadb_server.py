@@ -1,4 +1,4 @@
-"""A private MariaDB server for tests, holding FreePBX's ``users`` table.
+"""A private MariaDB server for tests, holding FreePBX's ``users`` and ``admin`` tables.
 
 Each test session starts its own ``mariadbd`` in a temporary directory on a
 free loopback port (never a system service), with a password-protected user
@@ -45,6 +45,15 @@ CREATE TABLE users (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
 """
 
+# FreePBX framework's key/value table; need_reload 'true' is the GUI's red "Apply Config" bar.
+ADMIN_DDL = """
+CREATE TABLE admin (
+  variable varchar(20) NOT NULL DEFAULT '',
+  value varchar(80) NOT NULL DEFAULT '',
+  PRIMARY KEY (variable)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+"""
+
 USER = "freepbxuser"
 PASSWORD = "s3cret'pw\\x"
 
@@ -77,8 +86,12 @@ class MariaDB:
         )
 
     def seed(self, rows: dict[str, tuple[str, str, str]]) -> None:
-        """Replace the users table with these extensions -> (noanswer, busy, chanunavail)."""
+        """Replace the users table with these extensions -> (noanswer, busy, chanunavail).
+
+        FreePBX's "Apply Config" flag starts lowered, as after a reload.
+        """
         with self.root() as conn, conn.cursor() as cur:
+            cur.execute("REPLACE INTO admin (variable, value) VALUES ('need_reload', 'false')")
             cur.execute("DELETE FROM users")
             for ext, (noanswer, busy, unavail) in rows.items():
                 cur.execute(
@@ -91,6 +104,13 @@ class MariaDB:
         with self.root() as conn, conn.cursor() as cur:
             cur.execute("SELECT extension, noanswer_dest, busy_dest, chanunavail_dest FROM users")
             return {str(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in cur.fetchall()}
+
+    def need_reload(self) -> str | None:
+        """``admin.need_reload`` as FreePBX's GUI reads it ('true' shows "Apply Config")."""
+        with self.root() as conn, conn.cursor() as cur:
+            cur.execute("SELECT value FROM admin WHERE variable = 'need_reload'")
+            row = cur.fetchone()
+            return None if row is None else str(row[0])
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -145,4 +165,5 @@ def start_mariadb(base: Path) -> MariaDB:
         cur.execute(f"GRANT ALL ON asterisk.* TO {USER}@'localhost'")
         cur.execute("USE asterisk")
         cur.execute(USERS_DDL)
+        cur.execute(ADMIN_DDL)
     return server

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pyloudnorm
@@ -121,8 +121,8 @@ async def stored_recordings(service: Service) -> list[str]:
 
 async def seed_message(service: Service, extension: str, freq: float) -> MessageView:
     """Give an operator a live message the way any accept does (processed, stored)."""
-    audio = await service.desk.process_phone_recording(encode_wav(tone(freq, 2.0).samples, 8000))
-    return await service.desk.publish(extension, 1, audio, actor=ADMIN)
+    audio = await service.messages.process_phone_recording(encode_wav(tone(freq, 2.0).samples, 8000))
+    return await service.messages.publish(extension, 1, audio, actor=ADMIN)
 
 
 def heard_tone(wav: bytes, freq: float) -> float:
@@ -166,16 +166,6 @@ def trusting_caller_id(config: Config) -> Config:
     tests/integration/test_menu_identity.py.
     """
     return config.replace(phone=dataclasses.replace(config.phone, identify="callerid"))
-
-
-async def started_service(config: Config) -> AsyncIterator[Service]:
-    svc = Service(config)
-    await svc.start()
-    await svc.events.wait_connected(15)
-    try:
-        yield svc
-    finally:
-        await svc.stop()
 
 
 # -- record and review ----------------------------------------------------------------

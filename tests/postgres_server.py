@@ -45,8 +45,6 @@ DATABASE = "voicestatus"
 _TEMPLATE = "voicestatus_template"
 _counter = itertools.count(1)
 _admin_engines: dict[str, AsyncEngine] = {}
-# Parametrize a ``db`` fixture with these and build it with :func:`database_for_tests`.
-BACKENDS = ("sqlite", "postgresql")
 
 
 def pg_bindir() -> Path:
@@ -239,7 +237,7 @@ async def drop_test_database(url: str) -> None:
 
 @asynccontextmanager
 async def database_for_tests(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh, migrated database on the backend in ``request.param`` (one of BACKENDS).
+    """A fresh, migrated database on the backend in ``request.param`` ("sqlite" or "postgresql").
 
     PostgreSQL is the session's private server, or the server named by
     ``VOICESTATUS_TEST_DATABASE_URL`` (emptied first) when that is set.

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import time
+from collections.abc import AsyncIterator, Callable
 
 from voicestatus.app import Service
+from voicestatus.config import Config
 from voicestatus.flows.session import CallSession
 
 
@@ -18,6 +22,31 @@ async def wait_until(predicate: object, timeout: float = 10, what: str = "condit
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def wait_until_blocking(predicate: Callable[[], bool], timeout: float = 15, what: str = "condition") -> None:
+    """:func:`wait_until` for tests without an event loop (sandbox processes, ports)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Service]:
+    """The whole service on ``config``, started and connected to Asterisk; stopped on exit.
+
+    The one way tests run the service, so every test starts and stops it alike
+    (and stops it even when it never connects).
+    """
+    svc = Service(config)
+    await svc.start()
+    try:
+        await svc.events.wait_connected(15)
+        yield svc
+    finally:
+        await svc.stop()
 
 
 def only_session(service: Service) -> CallSession:

@@ -1,13 +1,15 @@
 """Wires the service together: ARI, flows, storage and the web server.
 
 This is the only module that knows every part; everything else receives
-what it needs. One asyncio loop runs all of it (STYLE.md: app.py wires).
+what it needs. One asyncio loop runs all of it. Listeners of changes (the
+mirror, the caches, the expiry watcher) are registered here and nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Callable, Mapping
@@ -29,18 +31,19 @@ from voicestatus.heap import freeze_startup_heap
 from voicestatus.metrics import Metrics
 from voicestatus.services.accounts import AccountService
 from voicestatus.services.audit import AuditService
+from voicestatus.services.changes import ChangeFeed, ChangeNotifier
 from voicestatus.services.expiry import ExpiryWatcher
 from voicestatus.services.extensions import ExtensionPattern
 from voicestatus.services.housekeeping import MediaHousekeeper
 from voicestatus.services.messages import MessageService
 from voicestatus.services.mirror import MessageMirror
-from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinGuard
 from voicestatus.services.playable_cache import PlayableCache
 from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
 from voicestatus.web.app import WebContext, create_web_app
+from voicestatus.web.media import media_url
 from voicestatus.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -54,26 +57,35 @@ class Service:
         self.metrics = Metrics()
         pattern = ExtensionPattern.parse(config.operators.pattern)
         self.db = Database(config.database.url)
-        self.audit = AuditService(self.db)
-        self.operators = OperatorService(self.db, is_allowed=pattern.matches, audit=self.audit)
-        self.messages = MessageService(self.db, self.operators, audit=self.audit)
-        self.pin_guard = PinGuard.from_config(self.db, self.audit, config, is_allowed=self.operators.allowed)
+        # Every change to an operator or a message reaches these listeners, whichever
+        # process made it: this one's services notify, the feed finds the others' (changes.py).
+        self.changes = ChangeNotifier()
+        self.change_feed = ChangeFeed(
+            self.db, self.changes.notify, on_error=self.metrics.errors.labels(kind="changes").inc
+        )
+        self.audit = AuditService(self.db, on_recorded=self.change_feed.seen)
+        self.operators = OperatorService(
+            self.db, is_allowed=pattern.matches, audit=self.audit, changes=self.changes
+        )
         self.media = MediaStore(Path(config.media.dir))
-        self.desk = OperatorMessages(
-            self.messages,
-            self.media,
-            ProcessingSettings.from_config(config),
+        self.messages = MessageService(
+            self.db,
+            self.operators,
+            audit=self.audit,
+            media=self.media,
+            processing=ProcessingSettings.from_config(config),
             max_upload_seconds=config.media.max_upload_seconds,
         )
+        self.pin_guard = PinGuard.from_config(self.db, self.audit, config, is_allowed=self.operators.allowed)
         self.playable = PlayableCache(self.messages, ttl=config.caller.message_cache_seconds)
-        self.desk.on_change(self.playable.invalidate)
+        self.changes.subscribe(self.playable.invalidate)
         self.mirror = _mirror(config, self)
         if self.mirror is not None:
-            self.desk.on_change(self.mirror.on_change)
+            self.changes.subscribe(self.mirror.on_change)
         self.expiry = ExpiryWatcher(
-            self.db, self.desk.notify, on_error=self.metrics.errors.labels(kind="expiry").inc
+            self.db, self.changes.notify, on_error=self.metrics.errors.labels(kind="expiry").inc
         )
-        self.desk.on_change(self.expiry.on_change)
+        self.changes.subscribe(self.expiry.on_change)
         self.housekeeper = MediaHousekeeper(
             self.db,
             self.media,
@@ -82,9 +94,17 @@ class Service:
             audit=self.audit,
             metrics=self.metrics,
         )
+        to_asterisk = functools.partial(media_url, base=config.http.public_url)
         all_flows: dict[str, Flow] = {
-            "menu": MenuFlow(config, self.operators, self.desk, self.pin_guard),
-            "unavailable": UnavailableFlow(config, self.operators, self.desk, self.metrics, self.playable),
+            "menu": MenuFlow(config, self.operators, self.messages, self.pin_guard, media_url=to_asterisk),
+            "unavailable": UnavailableFlow(
+                config,
+                self.operators,
+                self.metrics,
+                playable=self.playable.playable,
+                media_url=to_asterisk,
+                count_play=self.messages.count_play,
+            ),
         }
         all_flows.update(flows or {})
         self.ari = AriClient(
@@ -112,10 +132,11 @@ class Service:
             self.db, audit=self.audit, session_ttl=timedelta(hours=config.http.session_hours)
         )
         web_context = WebContext(
-            config=config, db=self.db, operators=self.operators, messages=self.messages, desk=self.desk,
-            audit=self.audit, accounts=self.accounts, metrics=self.metrics, media=self.media,
+            config=config, db=self.db, operators=self.operators, messages=self.messages, audit=self.audit,
+            accounts=self.accounts, metrics=self.metrics, media=self.media,
             health=self.health, pin_guard=self.pin_guard,
         )  # fmt: skip
+        self.changes.subscribe(web_context.pages.on_change)
         self.web = WebServer(
             create_web_app(self.health, media=self.media, ctx=web_context), config.http.host, config.http.port
         )
@@ -166,6 +187,7 @@ class Service:
     async def start(self) -> None:
         await self.db.migrate()
         self.messages.plays.start()
+        self.change_feed.start()
         await self.web.start()
         self.events.start()
         for stream in self.rest_sockets:
@@ -187,6 +209,7 @@ class Service:
         for stream in self.rest_sockets:
             await stream.close()
         await self.expiry.stop()
+        await self.change_feed.stop()
         await self.housekeeper.stop()
         if self._mirror_task is not None:
             await asyncio.wait([self._mirror_task], timeout=5)

@@ -197,12 +197,35 @@ def config_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>") -> Confi
             raise ConfigError(f"{source}: [{section}] must be a table")
         if section == "statuses":
             kwargs[section] = parse_statuses(value, source)
+        elif section == "caller":
+            kwargs[section] = build_section(CallerConfig, _inherit_reasons(value), f"{source}: [caller]")
         else:
             cls = typing.get_type_hints(Config)[section]
             kwargs[section] = build_section(cls, value, f"{source}: [{section}]")
     cfg = Config(**kwargs)
     _validate(cfg, source)
     return cfg
+
+
+# The [caller] keys a per-reason table ([caller.busy] ...) has too.
+_REASON_INHERITS = ("after_action", "fallback")
+
+
+def _inherit_reasons(caller: Mapping[str, Any]) -> dict[str, Any]:
+    """``[caller]`` with each per-reason table filled in from the section's own values.
+
+    A per-reason table overrides the section: a key it leaves out keeps the
+    ``[caller]`` value, so ``[caller.busy] fallback = "template"`` under
+    ``[caller] after_action = "continue"`` still continues, rather than falling
+    back to the built-in ``hangup``.
+    """
+    merged = dict(caller)
+    inherited = {key: caller[key] for key in _REASON_INHERITS if key in caller}
+    for reason in REASONS:
+        table = caller.get(reason)
+        if isinstance(table, Mapping):
+            merged[reason] = {**inherited, **table}
+    return merged
 
 
 def _validate(cfg: Config, source: str) -> None:

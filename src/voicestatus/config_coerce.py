@@ -134,6 +134,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("caller", "media_wait_ms"): (0, 60_000),
     ("caller", "message_cache_seconds"): (0, 3600),
     ("asterisk", "ring_seconds"): (1, 600),
+    ("freepbx", "reload_timeout"): (1, 3600),
 }
 
 

@@ -140,7 +140,11 @@ class CallerConfig:
     unavail: ReasonConfig | None = None
 
     def for_reason(self, reason: Reason) -> ReasonConfig:
-        """Settings for one reason: its own table if given, else the section's."""
+        """Settings for one reason: its own table if given, else the section's.
+
+        A table loaded from TOML already holds the section's values for the
+        keys it leaves out (``config._inherit_reasons``): it overrides, never resets.
+        """
         own: ReasonConfig | None = getattr(self, reason)
         if own is not None:
             return own
@@ -169,4 +173,6 @@ class FreepbxConfig:
     config_file: str = "/etc/freepbx.conf"
     database_url: str = ""
     reload_command: str = "fwconsole reload"
+    # A reload that takes longer is stopped and reported; fwconsole reload usually needs 10-60 s.
+    reload_timeout: float = 180.0
     destination: str = "voicestatus-unavailable,s,1"

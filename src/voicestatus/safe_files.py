@@ -2,7 +2,7 @@
 
 Several commands run as root on a PBX and touch files in directories that
 other accounts (``asterisk``, the service user) can write to:
-``extensions_custom.conf``, the seed article's ``rec_<ext>.wav``, the
+``extensions_custom.conf``, a legacy installation's ``rec_<ext>.wav``, the
 configuration file itself. Checking a path and then opening it by name lets
 whoever owns the directory swap in a symlink (to ``/etc/shadow``) or a FIFO
 (which blocks the reader forever) in between. So everything here opens

@@ -57,14 +57,14 @@ async def test_an_upload_while_the_decoder_is_busy_gets_503_and_changes_nothing(
     web: Web, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    process = web.service.desk.process_upload
+    process = web.service.messages.process_upload
 
     async def held(data: bytes) -> ProcessedAudio:
         entered.set()
         await release.wait()
         return await process(data)
 
-    monkeypatch.setattr(web.service.desk, "process_upload", held)
+    monkeypatch.setattr(web.service.messages, "process_upload", held)
     before = await state(web)
 
     async with web.api() as client:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from caller_support import BODY_HZ, astdb, colocated, dial, heard, publish, running
-from support import wait_until
+from caller_support import BODY_HZ, astdb, colocated, dial, heard, publish
+from support import running, wait_until
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import detect_tones, silence_ratio, tone
@@ -45,9 +45,8 @@ async def test_an_expired_message_leaves_the_mirror_while_the_service_runs(
         assert mirrored.is_file()
         assert ": voicestatus/101" in astdb(sandbox)
 
-        # What PATCH /api/v1/operators/101 does: change, then tell the listeners.
+        # What PATCH /api/v1/operators/101 does; the service tells the listeners itself.
         await service.operators.update("101", expires_at=utcnow() + timedelta(seconds=2), actor=ADMIN)
-        await service.desk.notify("101")
 
         await wait_until(lambda: not mirrored.exists(), 20, "the mirror file to go at expiry")
         await wait_until(lambda: "voicestatus/101" not in astdb(sandbox), 10, "the AstDB key to go")
@@ -64,11 +63,11 @@ async def test_purge_removes_old_history_and_abandoned_audio_but_the_live_messag
     mirror_config: Config, driver: CallDriver, tmp_path: Path
 ) -> None:
     async with running(mirror_config) as service:
-        old = await service.desk.process_upload(encode_wav(tone(1000, 1.5).samples, 8000))
-        await service.desk.publish("101", 1, old, actor=ADMIN)
+        old = await service.messages.process_upload(encode_wav(tone(1000, 1.5).samples, 8000))
+        await service.messages.publish("101", 1, old, actor=ADMIN)
         live = await publish(service)  # replaces it: the old one is history now
-        abandoned = await service.desk.process_upload(encode_wav(tone(450, 1.5).samples, 8000))
-        await service.desk.stage(abandoned)  # recorded for review, never accepted
+        abandoned = await service.messages.process_upload(encode_wav(tone(450, 1.5).samples, 8000))
+        await service.messages.stage(abandoned)  # recorded for review, never accepted
         async with service.db.transaction() as session:
             await session.execute(
                 update(Message)

@@ -22,13 +22,12 @@ from menu_support import (
     seed_message,
     speak,
     start_listening_to_message,
-    started_service,
     stored_recordings,
     trusting_caller_id,
     wait_activity_of,
     wait_heard,
 )
-from support import wait_until
+from support import running, wait_until
 from voicestatus.app import Service
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.audio.analysis import detect_tones, silence, tone
@@ -48,7 +47,7 @@ def service_config(service_config: Config) -> Config:
 async def quick_service(service_config: Config) -> AsyncIterator[Service]:
     """The service with a short menu timeout and one re-prompt, for the timeout paths."""
     phone = dataclasses.replace(service_config.phone, menu_timeout=1.5, menu_repeats=1)
-    async for svc in started_service(service_config.replace(phone=phone)):
+    async with running(service_config.replace(phone=phone)) as svc:
         yield svc
 
 
@@ -305,7 +304,7 @@ async def statuses_service(service_config: Config) -> AsyncIterator[Service]:
         Status(2, "lunch", {"en": "Lunch"}),
         Status(3, "meeting", {"en": "Meeting"}),
     )
-    async for svc in started_service(service_config.replace(statuses=statuses)):
+    async with running(service_config.replace(statuses=statuses)) as svc:
         yield svc
 
 

@@ -9,6 +9,7 @@ import pytest
 from menu_support import dial_menu, trusting_caller_id, wait_heard
 from support import wait_until
 from voicestatus.app import Service
+from voicestatus.asterisk import sounds
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import rms_dbfs
@@ -54,7 +55,7 @@ def test_every_menu_prompt_exists_in_the_sandbox(sandbox_info: SandboxInfo, lang
     digits = [f"digits/{d}" for d in "0123456789"] + ["digits/star", "digits/pound"]
     missing = [
         name
-        for name in (*prompts.MENU_SOUNDS, *digits)
+        for name in (*sounds.MENU_SOUNDS, *digits)
         if not _sound_exists(sandbox_info.root, language, name)
     ]
     assert missing == []

@@ -41,6 +41,7 @@ TABLES = {
     "web_sessions",
     "freepbx_saved_destinations",
     "legacy_imports",
+    "pin_guards",
     "alembic_version",
 }
 

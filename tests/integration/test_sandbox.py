@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from support import wait_until_blocking
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.asterisk.sandbox_build import mounts_under
 from voicestatus.asterisk.sandbox_errors import SandboxPortInUse
@@ -25,15 +25,6 @@ pytestmark = pytest.mark.asterisk
 
 DIALPLAN = "[voicestatus-menu]\n\n[voicestatus-dial]\n"
 PREFIX = f"t-{os.getpid()}"
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def ari_get(info: SandboxInfo, path: str) -> httpx.Response:
@@ -156,12 +147,12 @@ def test_down_stops_everything_and_frees_ports() -> None:
     try:
         info_a, info_b = a.up(DIALPLAN), b.up(DIALPLAN)
         a.down()
-        assert wait_until(lambda: not Path(f"/proc/{info_a.pid}").exists())
+        wait_until_blocking(lambda: not Path(f"/proc/{info_a.pid}").exists(), what="a to end")
         assert not a.status().running
         assert proc_mounted(info_a.root), "b still runs: /proc must stay"
         assert ari_get(info_b, "/asterisk/info").status_code == 200
         b.down()
-        assert wait_until(lambda: not Path(f"/proc/{info_b.pid}").exists())
+        wait_until_blocking(lambda: not Path(f"/proc/{info_b.pid}").exists(), what="b to end")
         if not chroot_pids(info_b.root):  # other sessions may share the chroot
             assert not proc_mounted(info_b.root)
         http_a = int(info_a.ari_url.rsplit(":", 1)[1])
@@ -184,9 +175,9 @@ def test_down_stops_an_asterisk_its_state_lost_track_of() -> None:
         save_state(state_path, state.with_pid(None))
         assert not box.status().running
         box.down()
-        assert wait_until(lambda: not Path(f"/proc/{info.pid}").exists())
+        wait_until_blocking(lambda: not Path(f"/proc/{info.pid}").exists(), what="Asterisk to end")
         http_port = int(info.ari_url.rsplit(":", 1)[1])
-        assert wait_until(lambda: port_is_free(http_port))
+        wait_until_blocking(lambda: port_is_free(http_port), what="the HTTP port to be free")
         again = box.up(DIALPLAN)
         assert ari_get(again, "/asterisk/info").status_code == 200
     finally:

@@ -18,14 +18,14 @@ from caller_support import (
     first_session,
     heard,
     publish,
-    running,
     with_sections,
 )
+from support import running
 from voicestatus.asterisk.dialplan import render_dialplan
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox
 from voicestatus.audio.analysis import detect_tones, silence_ratio
-from voicestatus.config import Config, ReasonConfig
+from voicestatus.config import Config, ReasonConfig, config_from_dict
 from voicestatus.services.audit import Actor
 
 pytestmark = pytest.mark.asterisk
@@ -90,6 +90,22 @@ async def test_busy_continues_in_dialplan(ringing_config: Config, driver: CallDr
         assert tones[BODY_HZ] > 1.2, "the message played"
         assert tones[AFTER_HZ] > 0.5, "then the next priority of the dialplan ran"
         assert counter(service, "voicestatus_message_plays", reason="busy") == 1
+
+
+async def test_a_partial_busy_table_keeps_the_sections_continue(
+    ringing_config: Config, driver: CallDriver
+) -> None:
+    """``[caller.busy] fallback`` alone overrides one key: the call still continues in dialplan."""
+    caller = config_from_dict(
+        {"caller": {"after_action": "continue", "busy": {"fallback": "template"}}}
+    ).caller
+    async with running(ringing_config.replace(caller=caller)) as service:
+        await publish(service)
+        call = await dial(driver, "101", "vs-test-next")
+        pcm = await heard(call)
+        tones = detect_tones(pcm, [BODY_HZ, AFTER_HZ])
+        assert tones[BODY_HZ] > 1.2, "the message played"
+        assert tones[AFTER_HZ] > 0.5, "then the next priority of the dialplan ran"
 
 
 async def test_continue_through_generated_dialplan(ringing_config: Config, driver: CallDriver) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from caller_support import BODY_HZ, MARKER_HZ, publish, running
+from caller_support import BODY_HZ, MARKER_HZ, publish
+from support import running
 from voicestatus.ari.models import StasisStart
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +19,8 @@ from caller_support import (
     first_session,
     heard,
     publish,
-    running,
 )
-from support import wait_until
+from support import running, wait_until
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import detect_tones, silence_ratio
@@ -27,6 +29,7 @@ from voicestatus.services.audit import Actor
 
 pytestmark = pytest.mark.asterisk
 
+VOICESTATUS = Path(sys.executable).with_name("voicestatus")
 TEMPLATE_101 = ["sound:vm-theperson", "digits:101", "sound:vm-isunavail"]
 
 
@@ -51,13 +54,40 @@ async def test_mirror_plays_while_the_service_is_down(
     assert detect_tones(pcm, [BODY_HZ])[BODY_HZ] > 1.2, "the mirrored message played without the service"
 
     async with running(caller_config) as service:
-        await service.desk.delete("101", 1, actor=Actor("admin", "tests"))
+        await service.messages.delete("101", 1, actor=Actor("admin", "tests"))
         assert not mirrored.exists()
         assert "/voicestatus/101" not in astdb(sandbox)
     call = await dial(driver, "101", "voicestatus-unavailable")
     pcm = await heard(call)
     assert detect_tones(pcm, [BODY_HZ])[BODY_HZ] == 0
     assert silence_ratio(pcm) < 0.8, "the dialplan's template, not silence"
+
+
+async def test_cli_switch_off_reaches_the_running_service_mirror(
+    caller_config: Config, sandbox: Sandbox, sandbox_info: SandboxInfo, tmp_path: Path
+) -> None:
+    """``voicestatus operators set 101 --off`` from a shell clears the mirror without a restart.
+
+    The command changes the database in its own process; the running service
+    must notice, or the dialplan fallback keeps playing a switched-off message.
+    """
+    mirrored = sandbox_info.sounds_dir / "voicestatus" / "101.wav"
+    cli_config = tmp_path / "cli.toml"
+    cli_config.write_text(f'[database]\nurl = "{caller_config.database.url}"\n')
+    async with running(caller_config) as service:
+        await publish(service)
+        assert mirrored.is_file()
+        assert ": voicestatus/101" in astdb(sandbox)
+        proc = await asyncio.create_subprocess_exec(
+            str(VOICESTATUS), "operators", "set", "101", "--off", "--config", str(cli_config),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert "operator 101 updated" in out.decode()
+        await wait_until(lambda: not mirrored.exists(), 10, "the mirror file to go")
+        await wait_until(lambda: "voicestatus/101" not in astdb(sandbox), 10, "the AstDB key to go")
+        assert await service.playable.playable("101") is None
 
 
 async def test_start_heals_a_missed_mirror(

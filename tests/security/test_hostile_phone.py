@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from caller_support import heard, running
+from caller_support import heard
 from hostile_support import State, db_rows, files_under, is_database_file, report, state_changes, tally
-from support import wait_until
+from support import running, wait_until
 from voicestatus.app import Service
 from voicestatus.asterisk.driver import CallDriver, DriverCall
 from voicestatus.asterisk.sandbox import Sandbox
@@ -198,8 +198,8 @@ async def phone_service(service_config: Config, hostile_dialplan: None) -> Async
     async with running(service_config.replace(phone=phone)) as service:
         actor = Actor("cli", "seed")
         await service.operators.set_pin("101", "24682468", actor=actor)
-        audio = await service.desk.process_upload(encode_wav(tone(600, 2.0).samples, 8000))
-        await service.desk.publish("101", 1, audio, actor=actor)
+        audio = await service.messages.process_upload(encode_wav(tone(600, 2.0).samples, 8000))
+        await service.messages.publish("101", 1, audio, actor=actor)
         await service.operators.update("102", name="Boris", actor=actor)
         await service.operators.set_pin("103", OPERATOR_PIN, actor=actor)
         yield service

@@ -1,4 +1,9 @@
-"""Fixtures for the service tests: a fresh database per backend, a manual clock, services."""
+"""Fixtures for the service tests: a fresh SQLite database, a manual clock, services.
+
+The unit tier needs no database server and no root: ``db`` is SQLite only.
+The same test modules run on PostgreSQL from ``tests/integration/postgres/``,
+whose conftest supplies a PostgreSQL ``db`` to the fixtures shared here.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +11,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from postgres_server import BACKENDS, database_for_tests
-from voicestatus.services.messages import MessageService
-from voicestatus.services.operators import OperatorService
+from service_fixtures import clock, messages, ops
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus.storage.testing import fresh_database
+
+__all__ = ["clock", "db", "messages", "ops"]
 
 
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty database: SQLite, then the suite's PostgreSQL server."""
-    async with database_for_tests(request, tmp_path) as database:
+@pytest.fixture(params=["sqlite"])
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty SQLite database (the parameter keeps test ids naming the backend)."""
+    database = await fresh_database(f"sqlite:///{tmp_path}/voicestatus.db")
+    try:
         yield database
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def ops(db: Database, clock: ManualClock) -> OperatorService:
-    """Operators are extensions starting with 1; PIN hashing made cheap for tests."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return OperatorService(db, is_allowed=lambda e: e.startswith("1"), clock=clock, pin_hasher=cheap)
-
-
-@pytest.fixture
-def messages(db: Database, ops: OperatorService, clock: ManualClock) -> MessageService:
-    return MessageService(db, ops, clock=clock)
+    finally:
+        await database.close()

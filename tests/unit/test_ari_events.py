@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from support import wait_until
 from voicestatus.ari.events import ConnectionState, EventStream
 from voicestatus.ari.models import (
     ChannelDtmfReceived,
@@ -75,13 +76,6 @@ async def fake_asterisk() -> AsyncIterator[FakeAsterisk]:
     async with serve(fake.handler, "127.0.0.1", 0) as server:
         fake.server = server
         yield fake
-
-
-async def wait_until(predicate: object, timeout: float = 5) -> None:
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def test_parse_known_and_unknown_events() -> None:

@@ -61,6 +61,22 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     assert cfg.caller.for_reason("noanswer").after_action == "hangup"
 
 
+def test_a_partial_reason_table_inherits_the_caller_section() -> None:
+    """``[caller.busy]`` overrides ``[caller]``: the keys it leaves out keep the section's values."""
+    cfg = config_from_dict(
+        {"caller": {"after_action": "continue", "fallback": "hangup", "busy": {"fallback": "template"}}}
+    )
+    assert cfg.caller.for_reason("busy") == ReasonConfig(after_action="continue", fallback="template")
+    assert cfg.caller.for_reason("noanswer") == ReasonConfig(after_action="continue", fallback="hangup")
+
+
+def test_a_reason_table_from_the_environment_inherits_too(tmp_path: Path) -> None:
+    path = tmp_path / "vs.toml"
+    path.write_text('[caller]\nafter_action = "continue"\n')
+    cfg = load_config(path, environ={"VOICESTATUS_CALLER__BUSY__PLAY_MESSAGE": "false"})
+    assert cfg.caller.for_reason("busy") == ReasonConfig(play_message=False, after_action="continue")
+
+
 def test_config_path_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "other.toml"
     path.write_text('[operators]\npattern = "101-199,205"\n')

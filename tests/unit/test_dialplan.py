@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from voicestatus.asterisk.dialplan import PROMPTS_USED, DialplanOptions, render_dialplan
+from voicestatus.asterisk.dialplan import DialplanOptions, render_dialplan
+from voicestatus.asterisk.sounds import DIALPLAN_SOUNDS
 from voicestatus.cli import main
 from voicestatus.config import AriConfig, Config, OperatorsConfig, PhoneConfig
 from voicestatus.errors import ConfigError
@@ -190,7 +191,7 @@ def test_prompts_are_the_declared_core_sounds() -> None:
     played = set()
     for args in re.findall(r"Playback\(([^)]*)\)", text):
         played.update(args.split("&"))
-    assert played - set(PROMPTS_USED) == {"${VS_SAFE}"}
+    assert played - set(DIALPLAN_SOUNDS) == {"${VS_SAFE}"}
 
 
 def test_header_names_the_generator_the_config_and_how_to_include() -> None:

@@ -39,9 +39,12 @@ def test_database_url() -> None:
 
 def test_extension_lists() -> None:
     sel = parse_selection("101-103, 205,_3XX")
-    assert sel.literals == ("101", "102", "103", "205")
-    assert sel.resolve(["205", "300", "301", "4000"]) == ["101", "102", "103", "205", "300", "301"]
-    assert parse_selection("098-100").literals == ("098", "099", "100")
+    assert sel.literals == ("205",), "only numbers named on their own must exist"
+    assert sel.ranged == ("101", "102", "103")
+    assert sel.candidates(["205", "300", "301", "4000"]) == ["205", "101", "102", "103", "300", "301"]
+    assert parse_selection("098-100").ranged == ("098", "099", "100")
+    assert parse_selection("101-103,102").literals == ("102",)
+    assert parse_selection("101-103,102").ranged == ("101", "103")
     for bad in ("10a", "130-101", "1;DROP", "", "1-99999999"):
         with pytest.raises(InvalidInput):
             parse_selection(bad)

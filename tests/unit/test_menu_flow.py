@@ -1,128 +1,41 @@
 """MenuFlow logic, fast: the real session and services over a fake ARI.
 
-The fake answers playbacks and recordings with the events Asterisk would
-send, so the flow runs exactly as on a call; the same paths are proven on
-the real sandbox in tests/integration/test_menu*.py.
+The fake (``fake_ari.py``, a ``CallPort`` checked by mypy) answers playbacks
+and recordings with the events Asterisk would send, so the flow runs exactly
+as on a call; the same paths are proven on the real sandbox in
+tests/integration/test_menu*.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+import functools
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 from argon2 import PasswordHasher
 
 from support import wait_until
-from voicestatus.ari.client import AriClient
-from voicestatus.ari.models import (
-    CallerId,
-    Channel,
-    ChannelDtmfReceived,
-    LiveRecording,
-    Playback,
-    PlaybackFinished,
-    RecordingFinished,
-    RecordingStarted,
-    StasisEnd,
-)
+from unit.fake_ari import FakeAri, press
+from voicestatus.ari.models import CallerId, Channel
 from voicestatus.audio.analysis import tone
 from voicestatus.audio.process import ProcessingSettings
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config, Status
-from voicestatus.errors import AriNotFound
 from voicestatus.flows import prompts
 from voicestatus.flows.menu import MenuFlow, channel_endpoint
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.messages import MessageService
-from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.media import MediaStore
 from voicestatus.storage.testing import fresh_database, url_for_tests
+from voicestatus.web.media import media_url
 
 ADMIN = Actor("admin", "test")
-
-
-class FakeAri:
-    """Just enough of AriClient for one menu call."""
-
-    def __init__(self) -> None:
-        self.session: CallSession | None = None
-        self.hold: set[str] = set()
-        self.held: dict[str, str] = {}
-        self.recording: str | None = None
-        self.stored: dict[str, bytes] = {}
-        self.hung_up = False
-        self.late_digits = ""
-
-    def _feed(self, event: Any) -> None:
-        assert self.session is not None
-        self.session.feed(event)
-
-    def _channel(self) -> Channel:
-        assert self.session is not None
-        return self.session.channel
-
-    async def answer(self, channel_id: str) -> None:
-        return None
-
-    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        self.hung_up = True
-        self._feed(StasisEnd(type="StasisEnd", channel=self._channel()))
-
-    async def play(
-        self, channel_id: str, media: Sequence[str], *, lang: str | None = None, playback_id: str = ""
-    ) -> Playback:
-        first = media[0]
-        if first in self.hold:
-            self.held[first] = playback_id
-        else:
-            asyncio.get_running_loop().call_soon(self._finish_playback, playback_id)
-        return Playback(id=playback_id)
-
-    def _finish_playback(self, playback_id: str) -> None:
-        playback = Playback(id=playback_id, state="done")
-        self._feed(PlaybackFinished(type="PlaybackFinished", playback=playback))
-
-    def release(self, media: str) -> None:
-        self.hold.discard(media)
-        self._finish_playback(self.held.pop(media))
-
-    async def stop_playback(self, playback_id: str) -> None:
-        asyncio.get_running_loop().call_soon(self._finish_playback, playback_id)
-
-    async def record(self, channel_id: str, name: str, **options: object) -> LiveRecording:
-        self.recording = name
-        recording = LiveRecording(name=name, state="recording")
-        asyncio.get_running_loop().call_soon(
-            self._feed, RecordingStarted(type="RecordingStarted", recording=recording)
-        )
-        return recording
-
-    def finish_recording(self, audio: bytes) -> None:
-        assert self.recording is not None
-        self.stored[self.recording] = audio
-        recording = LiveRecording(name=self.recording, state="done")
-        self._feed(RecordingFinished(type="RecordingFinished", recording=recording))
-
-    async def cancel_recording(self, name: str) -> None:
-        raise AriNotFound("Recording not found", http_status=404)
-
-    async def get_stored_recording(self, name: str) -> bytes:
-        assert self.session is not None
-        press(self.session, self.late_digits)
-        if name not in self.stored:
-            raise AriNotFound("Recording not found", http_status=404)
-        return self.stored[name]
-
-    async def delete_stored_recording(self, name: str) -> None:
-        if self.stored.pop(name, None) is None:
-            raise AriNotFound("Recording not found", http_status=404)
 
 
 @dataclasses.dataclass
@@ -137,8 +50,7 @@ class Menu:
     ) -> tuple[FakeAri, CallSession, asyncio.Task[None]]:
         ari = FakeAri()
         channel = Channel(id="c1", name=channel_name, caller=CallerId(number=caller))
-        session = CallSession(cast(AriClient, ari), channel, ["menu"])
-        ari.session = session
+        session = ari.attach(CallSession(ari, channel, ["menu"]))
         return ari, session, asyncio.create_task(self.flow(session))
 
 
@@ -147,15 +59,18 @@ async def make_menu(config: Config, tmp_path: Path) -> AsyncIterator[Menu]:
     audit = AuditService(db)
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     operators = OperatorService(db, is_allowed=lambda e: len(e) == 3, audit=audit, pin_hasher=cheap)
-    messages = MessageService(db, operators, audit=audit)
-    desk = OperatorMessages(
-        messages,
-        MediaStore(tmp_path / "media"),
-        ProcessingSettings.from_config(config),
+    messages = MessageService(
+        db,
+        operators,
+        audit=audit,
+        media=MediaStore(tmp_path / "media"),
+        processing=ProcessingSettings.from_config(config),
         max_upload_seconds=60,
     )
     guard = PinGuard.from_config(db, audit, config, is_allowed=operators.allowed)
-    yield Menu(MenuFlow(config, operators, desk, guard), operators, messages, audit)
+    to_asterisk = functools.partial(media_url, base=config.http.public_url)
+    flow = MenuFlow(config, operators, messages, guard, media_url=to_asterisk)
+    yield Menu(flow, operators, messages, audit)
     await db.close()
 
 
@@ -164,11 +79,6 @@ async def menu(tmp_path: Path) -> AsyncIterator[Menu]:
     phone = dataclasses.replace(Config().phone, menu_timeout=0.5, menu_repeats=1)
     async for m in make_menu(Config().replace(phone=phone), tmp_path):
         yield m
-
-
-def press(session: CallSession, digits: str) -> None:
-    for digit in digits:
-        session.feed(ChannelDtmfReceived(type="ChannelDtmfReceived", digit=digit, channel=session.channel))
 
 
 TONE_WAV = encode_wav(tone(700, 2.0).samples, 8000)

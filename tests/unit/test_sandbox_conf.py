@@ -185,6 +185,22 @@ echo "I: Base system installed successfully."
 """
 
 
+def trust_cache_when_unprivileged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a non-root run build into its own tmp_path.
+
+    The cache must be root's (``check_cache``; tests/unit/test_sandbox_safety.py
+    proves that as root). Another account's tmp_path is its own, so the check
+    rightly refuses it; these tests are about building, so they skip it there.
+    """
+    if os.geteuid() != 0:
+
+        def own_cache(cache: Path, *, create: bool = True) -> Path:
+            cache.mkdir(mode=0o755, parents=True, exist_ok=True)
+            return cache
+
+        monkeypatch.setattr(sandbox_build, "check_cache", own_cache)
+
+
 @pytest.fixture
 def fake_debootstrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script = tmp_path / "debootstrap"
@@ -195,6 +211,7 @@ def fake_debootstrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("VOICESTATUS_DEBIAN_MIRROR", raising=False)
     monkeypatch.setattr(sandbox_build, "_debootstrap", lambda: str(script))
     monkeypatch.setattr(sandbox_build, "require_root", lambda: None)
+    trust_cache_when_unprivileged(monkeypatch)
     return count
 
 
@@ -228,6 +245,7 @@ def test_unreachable_mirror_is_named(
 
 def test_missing_debootstrap_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sandbox_build, "require_root", lambda: None)
+    trust_cache_when_unprivileged(monkeypatch)
     monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
     with pytest.raises(SandboxToolMissing, match="apt-get install debootstrap"):
         sandbox_build.ensure_chroot(tmp_path / "cache")

@@ -148,7 +148,7 @@ async def test_delete_of_inactive_status_keeps_the_active_one(
 async def test_restore_undoes_a_delete(messages: MessageService, ops: OperatorService) -> None:
     view = await accept(messages, SHA_A)
     await messages.delete("101", 1, actor=PHONE)
-    restored = await messages.undo_delete("101", 1, actor=PHONE)
+    restored = await messages.restore("101", 1, actor=PHONE)
     assert restored is not None
     assert restored.id == view.id
     assert restored.is_current

@@ -51,7 +51,7 @@ async def test_a_change_through_this_service_is_heard_at_once(messages: Counting
     cache = PlayableCache(messages, ttl=3600)
     assert await cache.playable("101") is None
     await accept(messages, SHA_A)
-    await cache.invalidate("101")  # what OperatorMessages.notify does
+    await cache.invalidate("101")  # what ChangeNotifier.notify does (app.py subscribes the cache)
     first = await cache.playable("101")
     assert first is not None
     assert first.sha256 == SHA_A

@@ -3,24 +3,77 @@
 Only the calls voicestatus needs are wrapped, each with typed results (models
 from ``models.py``) so flows never read raw JSON. How each request travels,
 over HTTP or a live call's websocket, and how failures become our exceptions
-is ``transport.py``'s job; a method here only picks the route it may take:
-``request``/``_json`` (always HTTP), ``_call`` (a live call's request, over a
-websocket when one is up) or ``_call(..., waits=True)`` (one Asterisk runs in
-the channel's thread).
+is the job of the ``AriTransport`` (``transport.py``) the client holds; a
+method here only picks the route it may take: ``request``/``_json`` (always
+HTTP), ``_call`` (a live call's request, over a websocket when one is up) or
+``_call(..., waits=True)`` (one Asterisk runs in the channel's thread).
+
+The client has a transport rather than being one, so its public surface is
+the ARI resources plus the few lifecycle calls (``use_websocket``,
+``aclose``); flows see even less of it, through
+``voicestatus.flows.call_port.CallPort``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
+import httpx
+
+from voicestatus.ari.events import EventStream
 from voicestatus.ari.models import AsteriskInfo, Channel, LiveRecording, Playback
 from voicestatus.ari.transport import AriTransport
+from voicestatus.ari.wire import Params
 from voicestatus.errors import AriNotFound
 
 
-class AriClient(AriTransport):
+class AriClient:
     """Asynchronous client for Asterisk's REST Interface (``/ari``)."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        """``transport`` replaces httpx's network layer (tests pass ``httpx.MockTransport``)."""
+        self._transport = AriTransport(
+            url, username, password, timeout=timeout, transport=transport, max_connections=max_connections
+        )
+
+    # -- lifecycle and routing (the transport's) -------------------------------------
+
+    def use_websocket(self, stream: EventStream | None, *, waiting: Sequence[EventStream] = ()) -> None:
+        """Send a live call's quick requests over ``stream``, the waiting ones over ``waiting``."""
+        self._transport.use_websocket(stream, waiting=waiting)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def request(
+        self, method: str, path: str, *, params: Params | None = None, json: Any = None
+    ) -> httpx.Response:
+        """One request over HTTP; our errors for transport failures and non-2xx."""
+        return await self._transport.request(method, path, params=params, json=json)
+
+    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+        return await self._transport.request_json(method, path, **kw)
+
+    async def _call(
+        self, method: str, path: str, params: Params | None = None, *, waits: bool = False
+    ) -> Any:
+        return await self._transport.call(method, path, params, waits=waits)
 
     # -- asterisk ---------------------------------------------------------------
 
@@ -44,7 +97,7 @@ class AriClient(AriTransport):
     async def set_event_filter(self, app: str, allowed: Sequence[str]) -> None:
         """Ask Asterisk to send this app only the listed event types."""
         types = list(allowed)
-        if self._websocket_attached() and "RESTResponse" not in types:
+        if self._transport.websocket_attached and "RESTResponse" not in types:
             types.append("RESTResponse")  # the answers to requests sent over the websocket
         body = {"allowed": [{"type": t} for t in types], "disallowed": []}
         await self.request("PUT", f"/applications/{app}/eventFilter", json=body)
@@ -83,14 +136,8 @@ class AriClient(AriTransport):
         body = {"variables": dict(variables)} if variables else None
         return Channel.model_validate(await self._json("POST", "/channels", params=params, json=body))
 
-    async def get_channel(self, channel_id: str) -> Channel:
-        return Channel.model_validate(await self._json("GET", f"/channels/{channel_id}"))
-
     async def answer(self, channel_id: str) -> None:
         await self._call("POST", f"/channels/{channel_id}/answer", waits=True)
-
-    async def ring(self, channel_id: str) -> None:
-        await self._call("POST", f"/channels/{channel_id}/ring", waits=True)
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self._call("DELETE", f"/channels/{channel_id}", params={"reason": reason})

@@ -1,9 +1,10 @@
 """How an ARI request reaches Asterisk: one httpx pool, or a websocket on a live call.
 
-``AriClient`` (``client.py``) names the resources; this module decides the
-route, so every resource method gets the same routing, fallback and error
-mapping (``wire.py``). Credentials travel in the Authorization header, never
-in URLs, so they do not end up in Asterisk's or a proxy's access log.
+``AriClient`` (``client.py``) names the resources and holds one
+``AriTransport``; this module decides the route, so every resource method
+gets the same routing, fallback and error mapping (``wire.py``). Credentials
+travel in the Authorization header, never in URLs, so they do not end up in
+Asterisk's or a proxy's access log.
 
 The requests a live call makes go over websockets when they are attached
 (``use_websocket``) and connected: an httpx request costs about 0.6 ms of
@@ -21,7 +22,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -72,12 +73,6 @@ class AriTransport:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
     async def request(
         self,
         method: str,
@@ -99,13 +94,12 @@ class AriTransport:
         message = body_message(response.text, response.status_code, response.reason_phrase)
         raise ari_error(method, path, response.status_code, message)
 
-    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+    async def request_json(self, method: str, path: str, **kw: Any) -> Any:
+        """``request`` over HTTP, its body parsed as JSON (None when empty)."""
         response = await self.request(method, path, **kw)
         return response.json() if response.content else None
 
-    async def _call(
-        self, method: str, path: str, params: Params | None = None, *, waits: bool = False
-    ) -> Any:
+    async def call(self, method: str, path: str, params: Params | None = None, *, waits: bool = False) -> Any:
         """A live call's request over a websocket if one is up, else HTTP; parsed JSON or None.
 
         ``waits``: Asterisk runs it in the channel's thread, so it must not use the events socket.
@@ -127,13 +121,14 @@ class AriTransport:
                 raise ari_error(
                     method, path, reply.status, body_message(reply.body, reply.status, reply.reason)
                 )
-        return await self._json(method, path, params=params)
+        return await self.request_json(method, path, params=params)
 
     @staticmethod
     def _pick(streams: Sequence[EventStream]) -> EventStream | None:
         ready = [s for s in streams if s.rest_ready]
         return min(ready, key=lambda s: s.rest_in_flight) if ready else None
 
-    def _websocket_attached(self) -> bool:
+    @property
+    def websocket_attached(self) -> bool:
         """Whether any request may be answered over a websocket (see ``use_websocket``)."""
         return self._ws is not None or bool(self._waiting_ws)

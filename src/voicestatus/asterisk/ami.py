@@ -2,7 +2,7 @@
 
 voicestatus talks to Asterisk through ARI, but three things are only in AMI:
 writing AstDB (ARI refuses ``DB()`` writes as "dangerous" unless
-``live_dangerously`` is on), reading the AstDB keys of a seed installation
+``live_dangerously`` is on), reading the AstDB keys of a legacy installation
 (ARI does not evaluate ``DB()`` reads either) and CLI output such as
 ``dialplan show <context>``. These are rare (an import, a doctor run, a
 message change), so a client is one short-lived login used as

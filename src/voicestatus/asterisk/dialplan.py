@@ -29,41 +29,25 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from voicestatus.asterisk import sounds
 from voicestatus.asterisk.dialplan_text import (
     DIAL_CONTEXT,
     MENU_CONTEXT,
     UNAVAILABLE_CONTEXT,
     header,
 )
-from voicestatus.config import Config
+from voicestatus.config import REASONS, AriConfig, AsteriskConfig, Config, PhoneConfig
 from voicestatus.errors import ConfigError
 from voicestatus.services.extensions import ExtensionPattern
 
 Target = Literal["asterisk", "freepbx"]
 TARGETS: tuple[Target, ...] = ("asterisk", "freepbx")
 
-DEFAULT_DIAL_TEMPLATE = "PJSIP/${EXTEN}"
-DEFAULT_RING_SECONDS = 20
-
-# Core sounds present in both the en and ru packs.
-MENU_FAILED_PROMPT = "im-sorry&cannot-complete-as-dialed&please-try-again"
-TEMPLATE_BEFORE = "vm-theperson"
-TEMPLATE_AFTER = "vm-isunavail"
-GENERIC_UNAVAILABLE = "vm-nobodyavail"
-NOT_ALLOWED_PROMPT = "feature-not-avail-line"
-# Every core sound the generated dialplan plays, for ``doctor`` to check.
-PROMPTS_USED: tuple[str, ...] = (
-    *MENU_FAILED_PROMPT.split("&"),
-    TEMPLATE_BEFORE,
-    TEMPLATE_AFTER,
-    GENERIC_UNAVAILABLE,
-    NOT_ALLOWED_PROMPT,
-)
+MENU_FAILED_PROMPT = "&".join(sounds.MENU_FAILED)
 
 _APP_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}", re.ASCII)
 _FEATURE_CODE_RE = re.compile(r"[0-9*#]{1,20}", re.ASCII)
 _DIAL_PART_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}/(?:[A-Za-z0-9_.@:+-]|\$\{EXTEN\})+", re.ASCII)
-_REASONS = ("noanswer", "busy", "unavail")
 # Stasis could not run (service down), or the app gave the call back after an error.
 _FAILED = '"${STASISSTATUS}" = "FAILED" | "${VOICESTATUS_FAILED}" = "1"'
 
@@ -72,18 +56,19 @@ _FAILED = '"${STASISSTATUS}" = "FAILED" | "${VOICESTATUS_FAILED}" = "1"'
 class DialplanOptions:
     """Settings only the generated dialplan needs, validated for safe emission."""
 
-    app: str = "voicestatus"
-    feature_code: str = "*600"
-    dial_template: str = DEFAULT_DIAL_TEMPLATE
-    ring_seconds: int = DEFAULT_RING_SECONDS
+    # The defaults are the configuration's own, so the two cannot drift apart.
+    app: str = AriConfig.app
+    feature_code: str = PhoneConfig.feature_code
+    dial_template: str = AsteriskConfig.dial_template
+    ring_seconds: int = AsteriskConfig.ring_seconds
 
     @classmethod
     def from_config(cls, config: Config) -> DialplanOptions:
         options = cls(
             app=config.ari.app,
             feature_code=config.phone.feature_code,
-            dial_template=str(getattr(config.asterisk, "dial_template", DEFAULT_DIAL_TEMPLATE)),
-            ring_seconds=getattr(config.asterisk, "ring_seconds", DEFAULT_RING_SECONDS),
+            dial_template=config.asterisk.dial_template,
+            ring_seconds=config.asterisk.ring_seconds,
         )
         options.check()
         return options
@@ -106,14 +91,19 @@ class DialplanOptions:
             raise ConfigError(f"[asterisk] ring_seconds must be 1 to 600, not {ring!r}")
 
 
-def render_dialplan(config: Config, target: Target, *, source: str | None = None) -> str:
-    """The include file for ``target``; ``source`` names the config in the header."""
+def render_dialplan(config: Config, target: Target, *, source: str | None = None, block: bool = False) -> str:
+    """The include file for ``target``; ``source`` names the config in the header.
+
+    ``block``: for the block ``voicestatus freepbx dialplan`` writes, whose
+    header then describes that block (it wires the feature code itself)
+    instead of telling the admin to paste the file and add the include.
+    """
     if target not in TARGETS:
         raise ConfigError(f"dialplan target must be one of {', '.join(TARGETS)}, not {target!r}")
     options = DialplanOptions.from_config(config)
     operators = ExtensionPattern.parse(config.operators.pattern)
     callers = operators.dialplan_patterns()
-    lines = header(target, source, options.feature_code, str(operators))
+    lines = header(target, source, options.feature_code, str(operators), block=block)
     lines += _menu(options, callers)
     lines += _unavailable(options)
     if target == "asterisk":
@@ -137,7 +127,7 @@ def _menu(options: DialplanOptions, callers: list[str]) -> list[str]:
     lines += [
         "; Anyone else dialling the feature code.",
         f"exten => {code},1,Answer()",
-        f" same => n,Playback({NOT_ALLOWED_PROMPT})",
+        f" same => n,Playback({sounds.NOT_ALLOWED})",
         " same => n,Hangup()",
     ]
     return lines
@@ -156,7 +146,7 @@ def _digits(target: str, raw: str) -> list[str]:
 
 def _unavailable_body(options: DialplanOptions, stasis_ext: str) -> list[str]:
     """Everything after VS_EXT (validated operator digits or empty) is known."""
-    reasons = " | ".join(f'"${{VS_REASON}}" = "{r}"' for r in _REASONS)
+    reasons = " | ".join(f'"${{VS_REASON}}" = "{r}"' for r in REASONS)
     return [
         " same => n,Set(VS_REASON=${FILTER(abcdefghijklmnopqrstuvwxyz,${VOICESTATUS_REASON})})",
         f" same => n,GotoIf($[{reasons}]?reason)",
@@ -178,11 +168,11 @@ def _unavailable_body(options: DialplanOptions, stasis_ext: str) -> list[str]:
         " | ${LEN(${VS_SAFE})} != ${LEN(${VS_MIRROR})}]?template)",
         " same => n,Playback(${VS_SAFE})",
         ' same => n,GotoIf($["${PLAYBACKSTATUS}" = "SUCCESS"]?done)',
-        f" same => n(template),Playback({TEMPLATE_BEFORE})",
+        f" same => n(template),Playback({sounds.TEMPLATE_BEFORE})",
         " same => n,SayDigits(${VS_EXT})",
-        f" same => n,Playback({TEMPLATE_AFTER})",
+        f" same => n,Playback({sounds.TEMPLATE_AFTER})",
         " same => n,Goto(done)",
-        f" same => n(generic),Playback({GENERIC_UNAVAILABLE})",
+        f" same => n(generic),Playback({sounds.GENERIC_UNAVAILABLE})",
         " same => n(done),Hangup()",
     ]
 

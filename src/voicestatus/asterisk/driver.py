@@ -1,6 +1,6 @@
 """A call driver: places calls into Asterisk and plays the caller's part.
 
-Used by the tests, the demo's self-check and the benchmarks, so no phone is
+The integration, end-to-end and security tests use it, so no phone is
 needed to exercise a flow. A call is a Local channel pair: half ``;1`` sits
 in the driver's own Stasis app and acts as the phone (it sends DTMF, speaks
 audio, and records what it hears); half ``;2`` runs the dialplan exactly as

@@ -1,7 +1,7 @@
-"""``voicestatus bench``: the caller path against the seed's pure dialplan, and more.
+"""``voicestatus bench``: the caller path against the legacy installation's pure dialplan, and more.
 
-The product puts a Python service into a caller's path where the seed had
-two dialplan lines; this package measures, on one machine and in one run,
+The product puts a Python service into a caller's path where a legacy
+installation had two dialplan lines; this package measures, on one machine and in one run,
 what that costs a caller (first-audio latency from Asterisk's own event
 timestamps), where each path saturates, the CPU and memory per call, how
 long audio processing takes and how fast the operator list API answers.

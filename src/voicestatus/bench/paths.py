@@ -1,6 +1,6 @@
 """The two caller paths under test, set up on the sandbox Asterisk.
 
-(A) is the seed article's own answer: an AstDB flag ``op_alert/<ext>`` and
+(A) is the legacy installation's own answer: an AstDB flag ``op_alert/<ext>`` and
 ``Playback`` of a local file, all inside Asterisk. (B) is the product:
 ``voicestatus-unavailable`` from the generated dialplan, ``Stasis`` into our
 service, which plays the operator's message from its HTTP media store.
@@ -19,8 +19,8 @@ from voicestatus.audio.process import ProcessedAudio, ProcessingSettings, proces
 
 OPERATOR = "101"
 MESSAGE_SECONDS = 3.0
-SEED_CONTEXT = "vs-bench-seed"
-SEED_SOUND = "vs-bench/message"
+LEGACY_CONTEXT = "vs-bench-legacy"
+LEGACY_SOUND = "vs-bench/message"
 # Where the caller half runs. A phone sends audio as soon as it is answered,
 # and Asterisk waits up to 500 ms for that first frame after answering, so
 # the caller half plays (core-sound) silence, as a phone's RTP stream would.
@@ -28,16 +28,16 @@ CALLER_CONTEXT = "vs-bench-caller"
 
 
 def bench_dialplan() -> str:
-    """The seed's caller path (keyed by ``${EXTEN}`` instead of CONNECTEDLINE) and the caller half."""
+    """The legacy caller path (keyed by ``${EXTEN}`` instead of CONNECTEDLINE) and the caller half."""
     return "\n".join(
         [
             f"[{CALLER_CONTEXT}]",
             "exten => s,1,Playback(silence/10)",
             " same => n,Hangup()",
             "",
-            f"[{SEED_CONTEXT}]",
+            f"[{LEGACY_CONTEXT}]",
             "exten => _X.,1,NoOp(operator alert)",
-            f' same => n,ExecIf($["${{DB(op_alert/${{EXTEN}})}}"="true"]?Playback({SEED_SOUND}))',
+            f' same => n,ExecIf($["${{DB(op_alert/${{EXTEN}})}}"="true"]?Playback({LEGACY_SOUND}))',
             " same => n,Hangup()",
             "",
         ]
@@ -57,16 +57,16 @@ def message_audio(seconds: float = MESSAGE_SECONDS) -> ProcessedAudio:
 def endpoints(extension: str = OPERATOR) -> dict[str, str]:
     """The Local channel endpoint each path is called through."""
     return {
-        "A": f"Local/{extension}@{SEED_CONTEXT}",
+        "A": f"Local/{extension}@{LEGACY_CONTEXT}",
         "B": f"Local/{extension}@{UNAVAILABLE_CONTEXT}",
     }
 
 
-def install_seed_path(sandbox: Sandbox, info: SandboxInfo, audio: ProcessedAudio) -> None:
+def install_legacy_path(sandbox: Sandbox, info: SandboxInfo, audio: ProcessedAudio) -> None:
     """Write (A)'s sound file, dialplan and AstDB flag into the sandbox."""
-    directory = info.sounds_dir / SEED_SOUND.rpartition("/")[0]
+    directory = info.sounds_dir / LEGACY_SOUND.rpartition("/")[0]
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / (SEED_SOUND.rpartition("/")[2] + ".wav")
+    target = directory / (LEGACY_SOUND.rpartition("/")[2] + ".wav")
     target.write_bytes(audio.wav8k)
     sandbox.add_dialplan("bench", bench_dialplan())
     sandbox.cli(f"database put op_alert {OPERATOR} true")

@@ -113,7 +113,7 @@ async def run_bench(options: BenchOptions, progress: Progress) -> Report:
         await asyncio.to_thread(sandbox.cli, "core set verbose 0")
         asterisk_version = (await asyncio.to_thread(sandbox.cli, "core show version")).strip()
         audio = paths.message_audio()
-        await asyncio.to_thread(paths.install_seed_path, sandbox, info, audio)
+        await asyncio.to_thread(paths.install_legacy_path, sandbox, info, audio)
         config_path = write_config(state_dir, info, _free_port())
         service = ServiceProcess(config_path, state_dir / "service.log")
         progress(f"preparing the service's data ({options.operators} operators, one 3 s message)")

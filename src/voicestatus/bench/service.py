@@ -71,7 +71,7 @@ async def prepare_data(config: Config, audio: ProcessedAudio, extension: str, op
         ]
         async with service.db.transaction() as session:
             await session.execute(insert(Operator), rows)
-        await service.desk.publish(extension, 1, audio, actor=ACTOR)
+        await service.messages.publish(extension, 1, audio, actor=ACTOR)
         await service.accounts.create_admin("bench", os.urandom(16).hex(), actor=ACTOR)
         return await service.accounts.create_token("bench", name="bench", actor=ACTOR)
     finally:

@@ -32,6 +32,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Long-running commands whose log is their output (journald keeps it).
+_SERVICE_COMMANDS = frozenset({"serve", "demo"})
 
 
 class _LazyGroup(click.Group):
@@ -52,13 +54,27 @@ class _LazyGroup(click.Group):
         return command
 
 
+def log_level(command: str | None, verbose: int) -> int:
+    """The root log level: a command prints what it did, and its log only warnings and errors.
+
+    INFO lines ("database schema at ...", one per audit entry) on every run
+    bury a command's own output; ``-v`` shows them, ``-vv`` adds debug.
+    ``serve`` and ``demo`` are services: their INFO log is what an admin reads.
+    """
+    base = logging.INFO if command in _SERVICE_COMMANDS else logging.WARNING
+    return max(logging.DEBUG, min(base, logging.WARNING - 10 * verbose))
+
+
 @click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="voicestatus")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def main(verbose: int) -> None:
+@click.option(
+    "-v", "--verbose", count=True, help="Show INFO log lines (-vv: debug too); before the command name."
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
     """Personal voice status messages for Asterisk and FreePBX operators."""
-    level = logging.WARNING - 10 * verbose if verbose else logging.INFO
-    logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
+    level = log_level(ctx.invoked_subcommand, verbose)
+    logging.basicConfig(level=level, format=LOG_FORMAT)
     if verbose < 2:
         # One line per ARI request, or per migration plugin, is noise at the default level.
         for noisy in ("httpx", "alembic"):

@@ -39,7 +39,7 @@ def _rates(text: str) -> tuple[int, ...]:
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"),
               show_default=True, help="Where to write the JSON results.")  # fmt: skip
 def bench(rates: str, seconds: float, name: str, keep: bool, operators: int, output: Path) -> None:
-    """Benchmark the caller path against the seed's pure dialplan."""
+    """Benchmark the caller path against the legacy installation's pure dialplan."""
     from voicestatus.bench import BenchOptions, run_bench
 
     options = BenchOptions(rates=_rates(rates), seconds=seconds, sandbox=name, keep=keep, operators=operators)

@@ -14,7 +14,6 @@ import signal
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.config import (
@@ -26,10 +25,9 @@ from voicestatus.config import (
     load_config,
 )
 from voicestatus.errors import VoiceStatusError
-from voicestatus.services.accounts import AccountService
+from voicestatus.services.accounts import AccountService, UnknownAdmin
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.storage.database import Database
-from voicestatus.storage.models import Admin
 
 
 def demo_config(base: Config, info: SandboxInfo, *, listen: str, state_dir: Path) -> Config:
@@ -115,18 +113,13 @@ async def demo_admin(config: Config) -> str:
     try:
         await db.migrate()
         accounts = AccountService(db, audit=AuditService(db))
-        if await _admin_exists(db):
+        try:
             await accounts.set_password(DEMO_ADMIN, password, actor=actor)
-        else:
+        except UnknownAdmin:  # the first demo on this database
             await accounts.create_admin(DEMO_ADMIN, password, actor=actor)
     finally:
         await db.close()
     return password
-
-
-async def _admin_exists(db: Database) -> bool:
-    async with db.session() as session:
-        return await session.scalar(select(Admin.id).where(Admin.username == DEMO_ADMIN)) is not None
 
 
 def _banner(config: Config, sip_host: str, sip_port: int, accounts: list[tuple[str, str]]) -> str:

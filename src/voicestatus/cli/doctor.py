@@ -15,8 +15,9 @@ import click
 from voicestatus.cli.secret_input import mask, url_password
 from voicestatus.config import CONFIG_HELP, Config, load_config
 from voicestatus.config import config_path as config_path_of
-from voicestatus.doctor.checks import Doctor, Finding
+from voicestatus.doctor.checks import Doctor
 from voicestatus.doctor.config_file_check import check_config_file
+from voicestatus.doctor.findings import Finding
 from voicestatus.errors import ConfigError
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}

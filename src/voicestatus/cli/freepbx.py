@@ -16,17 +16,27 @@ from pathlib import Path
 import click
 
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.cli.freepbx_output import count_extensions, echo_json, fail, print_table, progress, report
+from voicestatus.cli.freepbx_output import (
+    count_extensions,
+    echo_json,
+    fail,
+    print_table,
+    progress,
+    reload_progress,
+    report,
+    show_pending,
+)
 from voicestatus.cli.secret_input import read_stdin_value, url_password
 from voicestatus.config import CONFIG_HELP, Config, load_config
 from voicestatus.errors import VoiceStatusError
 from voicestatus.freepbx import custom_conf
 from voicestatus.freepbx.credentials import database_params
-from voicestatus.freepbx.selection import Selection, parse_selection
+from voicestatus.freepbx.selection import Selection, compact, parse_selection
+from voicestatus.freepbx.state_db import open_database
 from voicestatus.freepbx.users import FREEPBX_REASONS, UsersTable, check_reasons
 from voicestatus.freepbx.wiring import FreepbxWiring, Outcome, Progress, ReloadFailed
 from voicestatus.services.audit import Actor
-from voicestatus.storage.database import Database
+from voicestatus.services.extensions import ExtensionPattern
 
 config_option = click.option(
     "--config",
@@ -63,20 +73,24 @@ def _actor() -> Actor:
     return Actor("cli", user)
 
 
-async def _run(config: Config, action: Callable[[FreepbxWiring], Awaitable[Outcome]]) -> Outcome:
+async def _run(
+    config: Config, action: Callable[[FreepbxWiring], Awaitable[Outcome]], *, dry_run: bool, quiet: bool
+) -> Outcome:
     table = UsersTable(database_params(config.freepbx))
-    db = Database(config.database.url)
+    db = await open_database(config.database.url, dry_run=dry_run)
     try:
-        await db.migrate()
         wiring = FreepbxWiring(
             db,
             table,
             destination=config.freepbx.destination,
             reload_command=config.freepbx.reload_command,
+            reload_timeout=config.freepbx.reload_timeout,
+            reload_progress=None if quiet else reload_progress(config.freepbx),
         )
         return await action(wiring)
     finally:
-        await db.close()
+        if db is not None:
+            await db.close()
 
 
 ChangeRun = Callable[[FreepbxWiring, bool, Progress | None], Awaitable[Outcome]]
@@ -107,13 +121,16 @@ def _change_pbx(
         preview = await change(wiring, True, None)
         if not as_json:
             show(preview, wiring)
-        if dry_run or not preview.changes:
+            show_pending(preview, dry_run)
+        if dry_run or not (preview.changes or preview.reload_pending):
             preview.dry_run = dry_run
             return preview
+        if not preview.changes:
+            return await change(wiring, False, None)
         with progress(count_extensions(preview.changes), label, quiet=as_json) as step:
             return await change(wiring, False, step)
 
-    return asyncio.run(_run(config, act))
+    return asyncio.run(_run(config, act, dry_run=dry_run, quiet=as_json))
 
 
 def _wiring_command(run: Callable[[], Outcome], verb: str, as_json: bool) -> None:
@@ -132,11 +149,11 @@ def _wiring_command(run: Callable[[], Outcome], verb: str, as_json: bool) -> Non
 
 def _load(config_path: Path | None, overrides: dict[str, str | None]) -> Config:
     config = load_config(config_path)
-    fields = {k: v for k, v in overrides.items() if v is not None}
+    fields: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
     if fields:
         import dataclasses
 
-        config = config.replace(freepbx=dataclasses.replace(config.freepbx, **fields))
+        config = config.replace(freepbx=dataclasses.replace(config.freepbx, **fields))  # type: ignore[arg-type]
     return config
 
 
@@ -184,8 +201,16 @@ def _with_freepbx_options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 @freepbx.command()
-@click.option("--extensions", required=True, help="Extensions: 101-130,205 or a pattern like _1XX.")
+@click.option(
+    "--extensions",
+    required=True,
+    help="Extensions: 101-130,205 or a pattern like _1XX. A range stands for the extensions that exist "
+    "in it; a number named on its own must exist.",
+)
 @reasons_option
+@click.option(
+    "--force", is_flag=True, help="Also wire extensions outside [operators] pattern (refused otherwise)."
+)
 @dry_run_option
 @json_option
 @config_option
@@ -193,6 +218,7 @@ def _with_freepbx_options(func: Callable[..., None]) -> Callable[..., None]:
 def apply(
     extensions: str,
     reasons: str,
+    force: bool,
     dry_run: bool,
     as_json: bool,
     config_path: Path | None,
@@ -208,11 +234,23 @@ def apply(
         config = _load(config_path, _overrides(freepbx_conf, url, reload_command))
         selection = parse_selection(extensions)
         wanted = _reasons(reasons)
+        operators = ExtensionPattern.parse(config.operators.pattern)
 
         def change(wiring: FreepbxWiring, dry_run: bool, step: Progress | None) -> Awaitable[Outcome]:
-            return wiring.apply(selection, wanted, actor=_actor(), dry_run=dry_run, progress=step)
+            return wiring.apply(
+                selection, wanted, actor=_actor(), dry_run=dry_run, progress=step, operators=operators,
+                force=force,
+            )  # fmt: skip
 
         def show(preview: Outcome, wiring: FreepbxWiring) -> None:
+            if preview.not_operators:
+                click.echo(
+                    f"Warning: {compact(preview.not_operators)} not allowed by [operators] pattern "
+                    f"{str(operators)!r}; wired anyway (--force).",
+                    err=True,
+                )
+            if preview.unused:
+                click.echo(f"Not extensions in FreePBX, left out: {compact(preview.unused)}")
             print_table(preview.changes, ("before", "after"))
             if preview.unchanged:
                 click.echo(f"{len(preview.unchanged)} destination(s) already point at {wiring.destination}.")
@@ -276,7 +314,8 @@ def dialplan_cmd(path: Path, print_only: bool, config_path: Path | None) -> None
     """Write the voicestatus dialplan into extensions_custom.conf (a marked block)."""
     try:
         config = load_config(config_path)
-        text = render_dialplan(config, "freepbx", source=str(config_path) if config_path else None)
+        source = str(config_path) if config_path else None
+        text = render_dialplan(config, "freepbx", source=source, block=True)
         if print_only:
             click.echo(custom_conf.block(text), nl=False)
             return

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import click
 
+from voicestatus.config import FreepbxConfig
 from voicestatus.errors import VoiceStatusError
 from voicestatus.freepbx.wiring import Change, Outcome
 
@@ -31,12 +32,16 @@ def outcome_json(outcome: Outcome) -> dict[str, object]:
         "changes": [change(c) for c in outcome.changes],
         "unchanged": [change(c) for c in outcome.unchanged],
         "skipped": [{**change(c), "why": why} for c, why in outcome.skipped],
+        "unused": list(outcome.unused),
+        "not_operators": list(outcome.not_operators),
+        "reload_pending": outcome.reload_pending,
         "reload": None
         if reload is None
         else {
             "command": reload.command,
             "ok": reload.ok,
             "exit_status": reload.returncode,
+            "timed_out": reload.timed_out,
             "output": reload.output,
         },
     }
@@ -60,11 +65,26 @@ def print_table(changes: list[Change], header: tuple[str, str]) -> None:
 
 @contextmanager
 def progress(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr, finished as soon as the last step is done.
+
+    The reload runs after the last step, still inside this context; its own
+    lines ("Reloading FreePBX ...") must start on a fresh line, not after the bar.
+    """
     if quiet:
         yield lambda _done: None
         return
+    done = 0
     with click.progressbar(length=total, label=label, show_pos=True, file=sys.stderr) as bar:
-        yield bar.update
+
+        def step(n: int) -> None:
+            nonlocal done
+            bar.update(n)
+            done += n
+            if done >= total and not bar.hidden:
+                bar.render_finish()
+                bar.hidden = True  # the context's own finish would end the line a second time
+
+        yield step
 
 
 def echo_json(outcome: Outcome | None, error: VoiceStatusError | None = None) -> None:
@@ -84,6 +104,36 @@ def fail(error: VoiceStatusError, as_json: bool, outcome: Outcome | None = None)
     raise click.ClickException(error.message) from error
 
 
+def reload_progress(config: FreepbxConfig) -> Callable[[float], None]:
+    """Lines on stderr while the reload runs: when it starts, then every few seconds.
+
+    A reload can take minutes or hang; without these an admin cannot tell
+    which, nor when we give up.
+    """
+
+    def show(seconds: float) -> None:
+        if seconds <= 0:
+            limit = f"stopped after {config.reload_timeout:.0f} s"
+            click.echo(f"Reloading FreePBX ({config.reload_command}; {limit})...", err=True)
+        else:
+            click.echo(f"  still reloading: {seconds:.0f} s", err=True)
+
+    return show
+
+
+def show_pending(outcome: Outcome, dry_run: bool) -> None:
+    """Say plainly when a run reloads although no destination changes."""
+    if outcome.changes or not outcome.reload_pending:
+        return
+    if dry_run:
+        click.echo(
+            "The last FreePBX reload failed and FreePBX still needs one; "
+            "run this without --dry-run to reload it again."
+        )
+    else:
+        click.echo("The last FreePBX reload failed and FreePBX still needs one: reloading it again.")
+
+
 def report(outcome: Outcome, verb: str) -> None:
     if outcome.reload is not None:
         click.echo(f"Reload: {outcome.reload.describe()}")
@@ -95,6 +145,8 @@ def report(outcome: Outcome, verb: str) -> None:
         )
     elif outcome.changes:
         click.echo(f"{verb.capitalize()}: {len(outcome.changes)} destination(s) on {n} extension(s).")
+    elif outcome.reload is not None:
+        click.echo(f"No destination changed; FreePBX was reloaded, so it now runs the {verb} destinations.")
     else:
         click.echo(f"Nothing to do: nothing was {verb}.")
 

@@ -1,8 +1,10 @@
-"""``voicestatus import-legacy``: take over a seed-article installation.
+"""``voicestatus import-legacy``: take over a legacy installation.
 
 Builds the same services ``serve`` uses (database, media store, message
 processing) without ARI, reads the ``op_alert`` flags through AMI or from an
-``astdb.sqlite3`` file, and prints one line per operator as it goes.
+``astdb.sqlite3`` file, and prints one line per operator as it goes. A dry
+run builds no services at all: it reads our database only if it exists
+(read-only) and creates no media directory.
 """
 
 from __future__ import annotations
@@ -21,16 +23,16 @@ from voicestatus.freepbx.legacy import (
     ImportItem,
     ImportReport,
     LegacyImporter,
+    audio_processor,
     flags_from_ami,
     flags_from_astdb_file,
     recordings,
 )
+from voicestatus.freepbx.state_db import open_database
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.extensions import ExtensionPattern
 from voicestatus.services.messages import MessageService
-from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
-from voicestatus.storage.database import Database
 from voicestatus.storage.media import MediaStore
 
 
@@ -55,20 +57,28 @@ async def _import(
     files = await asyncio.to_thread(recordings, sounds_dir)
     click.echo(f"Found {len(flags)} op_alert flag(s) and {len(files)} rec_<ext>.wav file(s).")
     pattern = ExtensionPattern.parse(config.operators.pattern)
-    db = Database(config.database.url)
+    settings = ProcessingSettings.from_config(config)
+    db = await open_database(config.database.url, dry_run=dry_run)
     try:
-        await db.migrate()
-        audit = AuditService(db)
-        operators = OperatorService(db, is_allowed=pattern.matches, audit=audit)
-        messages = MessageService(db, operators, audit=audit)
-        desk = OperatorMessages(
-            messages,
-            MediaStore(Path(config.media.dir)),
-            ProcessingSettings.from_config(config),
-            max_upload_seconds=config.media.max_upload_seconds,
-        )
+        messages: MessageService | None = None
+        if db is not None and not dry_run:
+            audit = AuditService(db)
+            operators = OperatorService(db, is_allowed=pattern.matches, audit=audit)
+            messages = MessageService(
+                db,
+                operators,
+                media=MediaStore(Path(config.media.dir)),
+                processing=settings,
+                max_upload_seconds=config.media.max_upload_seconds,
+                audit=audit,
+            )
         importer = LegacyImporter(
-            db, desk, is_operator=pattern.matches, status=status, actor=Actor("cli", "import-legacy")
+            db,
+            messages,
+            process=audio_processor(settings, config.media.max_upload_seconds),
+            is_operator=pattern.matches,
+            status=status,
+            actor=Actor("cli", "import-legacy"),
         )
         total = len(set(flags) | set(files))
         done = 0
@@ -80,7 +90,8 @@ async def _import(
 
         return await importer.run(flags, files, dry_run=dry_run, progress=progress)
     finally:
-        await db.close()
+        if db is not None:
+            await db.close()
 
 
 @click.command("import-legacy")
@@ -104,7 +115,7 @@ async def _import(
 def import_legacy(
     sounds_dir: Path, astdb: Path | None, status_name: str | None, dry_run: bool, config_path: Path | None
 ) -> None:
-    """Import a seed-article installation: op_alert flags and rec_<ext>.wav files."""
+    """Import a legacy installation: op_alert flags and rec_<ext>.wav files."""
     try:
         config = load_config(config_path)
         status = _status_digit(config, status_name)

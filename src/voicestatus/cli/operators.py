@@ -2,7 +2,9 @@
 
 Works on the configured database directly (no running service needed) and
 goes through the same services as the UI and API, so every change is
-validated and audited (actor ``cli:<user>``).
+validated and audited (actor ``cli:<user>``). A running service learns of
+the change from that audit entry within seconds (``services/changes.py``)
+and updates the co-located mirror and its caches; nothing here has to tell it.
 """
 
 from __future__ import annotations

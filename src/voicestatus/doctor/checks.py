@@ -10,35 +10,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import quote
 
 from voicestatus.ari.client import AriClient
 from voicestatus.asterisk.ami import AmiClient
-from voicestatus.asterisk.dialplan import PROMPTS_USED
 from voicestatus.asterisk.dialplan_text import MENU_CONTEXT, UNAVAILABLE_CONTEXT
+from voicestatus.asterisk.sounds import ALL_SOUNDS
 from voicestatus.config import Config
-from voicestatus.doctor import probe
+from voicestatus.doctor import freepbx_check, probe, storage_checks
+from voicestatus.doctor.findings import Finding
 from voicestatus.errors import AriAuthError, AriError, AriNotFound, VoiceStatusError
-from voicestatus.flows.prompts import MENU_SOUNDS
+from voicestatus.web.media import media_url
 
 log = logging.getLogger(__name__)
 
-Status = Literal["ok", "warn", "fail"]
 MEDIA_MODULE = "res_http_media_cache.so"
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return {"check": self.check, "status": self.status, "detail": self.detail, "fix": self.fix}
+# What the AMI user needs: Command (doctor, import-legacy) is class "command";
+# DBGet/DBPut/DBDel (the AstDB mirror) are class "system".
+AMI_RIGHTS = "read = system,command and write = system,command"
+AMI_FIX = (
+    "check [asterisk] ami_url, ami_username and ami_password against the user in "
+    f"/etc/asterisk/manager_custom.conf ({AMI_RIGHTS}; voicestatus install --print shows it) "
+    "and that Asterisk is running"
+)
+# A failing check always says what to do; these apply when a check fails with an error
+# (a server down, a refused login) rather than with a finding of its own.
+FALLBACK_FIXES = {
+    "ari": "check [ari] url, username and password, and that Asterisk and its HTTP server are running",
+    "app": "start the service: systemctl start voicestatus (or voicestatus serve)",
+    "media-module": f"asterisk -rx 'module load {MEDIA_MODULE}'",
+    "public-url": "set [http] public_url to an address the Asterisk host reaches",
+    "dialplan": AMI_FIX,
+    "prompts": "check that Asterisk is running and ARI answers (see 'ari')",
+    "database": "check [database] url and that the database server is running",
+    "media-store": "check [media] dir: it must exist and be writable by the service",
+}
 
 
 def languages(config: Config) -> list[str]:
@@ -67,10 +74,15 @@ class Doctor:
         ]  # fmt: skip
         try:
             for step in steps:
+                name = step.__name__[6:].replace("_", "-")
                 try:
-                    findings.append(await step())
+                    finding = await step()
                 except VoiceStatusError as exc:
-                    findings.append(Finding(step.__name__[6:], "fail", exc.message))
+                    finding = Finding(name, "fail", exc.message)
+                if finding.status != "ok" and not finding.fix:
+                    fix = FALLBACK_FIXES.get(finding.check, "fix what the detail says, then run doctor again")
+                    finding = Finding(finding.check, finding.status, finding.detail, fix)
+                findings.append(finding)
         finally:
             await self.ari.aclose()
         return findings
@@ -139,7 +151,7 @@ class Doctor:
                 return Finding(
                     "public-url", "warn", "no message stored yet to probe with", "record one, run again"
                 )
-            url = f"{base}/media/{sample}.wav"
+            url = media_url(sample, base=base)
             error = await probe.play_probe(a.url, a.username, a.password, url)
         else:
             url = base + probe.PROBE_PATH
@@ -160,7 +172,7 @@ class Doctor:
         if not asterisk.ami_username:
             return Finding(
                 "dialplan", "warn", "not checked: no AMI user configured",
-                "set [asterisk] ami_username/ami_password (manager.conf user with read/write = command)",
+                f"set [asterisk] ami_username/ami_password (a manager_custom.conf user with {AMI_RIGHTS})",
             )  # fmt: skip
         missing = []
         async with AmiClient.from_config(asterisk) as ami:
@@ -180,7 +192,7 @@ class Doctor:
         if (skip := self._needs_ari("prompts")) is not None:
             return skip
         wanted = languages(self.config)
-        sounds = sorted(set(MENU_SOUNDS) | set(PROMPTS_USED) | {f"digits/{d}" for d in "0123456789"})
+        sounds = list(ALL_SOUNDS)
 
         async def langs(sound: str) -> set[str]:
             try:
@@ -204,19 +216,13 @@ class Doctor:
         return Finding("prompts", "ok", f"{len(sounds)} prompts present in {', '.join(wanted)}")
 
     async def check_freepbx(self) -> Finding:
-        from voicestatus.doctor.freepbx_check import check_freepbx
-
-        return await check_freepbx(self.config)
+        return await freepbx_check.check_freepbx(self.config)
 
     async def check_database(self) -> Finding:
-        from voicestatus.doctor.storage_checks import check_database
-
-        return await check_database(self.config)
+        return await storage_checks.check_database(self.config)
 
     async def check_media_store(self) -> Finding:
-        from voicestatus.doctor.storage_checks import check_media_store
-
-        return await check_media_store(self.config)
+        return await storage_checks.check_media_store(self.config)
 
 
 def _stored_media(root: Path) -> str | None:

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from voicestatus.config import OWNERSHIP_FIX
-from voicestatus.doctor.checks import Finding
+from voicestatus.doctor.findings import Finding
 from voicestatus.safe_files import find_untrusted
 
 SERVICE_GROUP = "voicestatus"

@@ -16,9 +16,11 @@ import os
 from sqlalchemy import select
 
 from voicestatus.config import Config
-from voicestatus.doctor.checks import Finding, Status
+from voicestatus.doctor.findings import Finding, Status
+from voicestatus.errors import ConfigError
 from voicestatus.freepbx.credentials import database_params
-from voicestatus.freepbx.users import UsersTable
+from voicestatus.freepbx.selection import extension_order
+from voicestatus.freepbx.users import FreepbxError, FreepbxLocked, FreepbxUnreachable, UsersTable
 from voicestatus.services.extensions import ExtensionPattern
 from voicestatus.storage.database import make_engine
 from voicestatus.storage.models import Message
@@ -40,16 +42,29 @@ async def check_freepbx(config: Config) -> Finding:
     fp = config.freepbx
     if not fp.database_url and not await asyncio.to_thread(os.path.exists, fp.config_file):
         return Finding("freepbx", "ok", f"not a FreePBX host ({fp.config_file} absent): nothing to check")
-    table = UsersTable(database_params(fp), lock_timeout=2)
-    current = await asyncio.to_thread(_read, table)
+    where = "[freepbx] database_url" if fp.database_url else fp.config_file
+    try:
+        table = UsersTable(database_params(fp), lock_timeout=2)
+        current = await asyncio.to_thread(_read, table)
+    except ConfigError as exc:
+        return Finding("freepbx", "fail", exc.message, f"run doctor as root, or fix {where}")
+    except FreepbxUnreachable as exc:
+        return Finding(
+            "freepbx", "fail", exc.message,
+            f"start MariaDB (systemctl start mariadb) and check the database settings in {where}",
+        )  # fmt: skip
+    except FreepbxLocked as exc:
+        return Finding("freepbx", "fail", exc.message, "wait for the GUI, backup or restore; run again")
+    except FreepbxError as exc:
+        return Finding("freepbx", "fail", exc.message, f"check the FreePBX database settings in {where}")
     pattern = ExtensionPattern.parse(config.operators.pattern)
     ours = {ext for ext, dests in current.items() if fp.destination in dests.values()}
-    operators = [ext for ext in current if pattern.matches(ext)]
+    operators = sorted((ext for ext in current if pattern.matches(ext)), key=extension_order)
     with_message = await extensions_with_message(config)
     unwired = [ext for ext in operators if ext not in ours]
     unheard = [ext for ext in unwired if with_message is None or ext in with_message]
     idle = [ext for ext in unwired if ext not in unheard]
-    strays = sorted((ext for ext in ours if not pattern.matches(ext)), key=lambda e: (len(e), e))
+    strays = sorted((ext for ext in ours if not pattern.matches(ext)), key=extension_order)
     problems, notes, fixes = [], [], []
     if unheard:
         problems.append(

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from voicestatus.config import Config
-from voicestatus.doctor.checks import Finding
+from voicestatus.doctor.findings import Finding
 from voicestatus.errors import VoiceStatusError
 from voicestatus.storage.database import current_revision, head_revision, make_engine
 

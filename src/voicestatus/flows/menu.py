@@ -1,6 +1,6 @@
 """The operator's phone menu: ``Stasis(voicestatus,menu[,<extension>])``.
 
-The seed's two-key IVR, done properly: the operator is identified strictly,
+The legacy installation's two-key IVR, done properly: the operator is identified strictly,
 hears whether a message is playing, and can record with review, listen,
 delete and switch the message on or off. A recording goes live only when
 the operator presses accept; hanging up before that throws it away and
@@ -23,7 +23,9 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from voicestatus.audio.errors import AudioRejected
 from voicestatus.audio.process import ProcessedAudio
@@ -33,7 +35,7 @@ from voicestatus.flows import prompts
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor
 from voicestatus.services.extensions import is_valid_extension
-from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinCheck, PinGuard
 from voicestatus.services.pins import PIN_MAX_DIGITS
@@ -64,13 +66,21 @@ class MenuFlow:
     """One instance serves every menu call; per-call state lives on the stack."""
 
     def __init__(
-        self, config: Config, operators: OperatorService, desk: OperatorMessages, guard: PinGuard
+        self,
+        config: Config,
+        operators: OperatorService,
+        messages: MessageService,
+        guard: PinGuard,
+        *,
+        media_url: Callable[[str], str],
     ) -> None:
         self.config = config
         self.phone = config.phone
         self.keys = config.phone.keys
         self.operators = operators
-        self.desk = desk
+        self.messages = messages
+        # sha256 -> the URL Asterisk fetches a stored message from (``web.media.media_url``).
+        self.media_url = media_url
         self.guard = guard
         self.default_status = config.statuses[0].digit
         self.status_digits = [str(s.digit) for s in config.statuses]
@@ -147,16 +157,14 @@ class MenuFlow:
     # -- main menu ------------------------------------------------------------------------
 
     async def _state(self, extension: str) -> _State:
-        operator = await self.operators.get(extension)
-        status = (operator.active_status if operator else None) or self.default_status
-        current = await self.desk.messages.current(extension, status)
-        playable = await self.desk.messages.playable(extension)
+        """What the menu announces, read in one database round trip per loop."""
+        state = await self.messages.state(extension, default_status=self.default_status)
         return _State(
-            status=status,
-            has_message=current is not None,
-            active=playable is not None,
-            enabled=bool(operator and operator.message_enabled),
-            sha256=current.sha256 if current else None,
+            status=state.status,
+            has_message=state.current is not None,
+            active=state.playing,
+            enabled=state.message_enabled,
+            sha256=state.current.sha256 if state.current else None,
         )
 
     async def _main_menu(self, call: CallSession, extension: str, actor: Actor) -> None:
@@ -190,20 +198,20 @@ class MenuFlow:
             elif digit in (keys.delete, keys.listen, keys.toggle) and not state.has_message:
                 await call.play(prompts.NO_MESSAGE)
             elif digit == keys.delete:
-                await self.desk.delete(extension, state.status, actor=actor)
+                await self.messages.delete(extension, state.status, actor=actor)
                 await call.play(prompts.DELETED)
             elif digit == keys.listen and state.sha256:
                 await call.play(self._media(state.sha256), interruptible=True)
                 call.clear_digits()
             elif digit == keys.toggle:
-                await self.desk.set_enabled(extension, not state.active, actor=actor)
+                await self.messages.set_enabled(extension, not state.active, actor=actor)
                 now = await self._state(extension)
                 await call.play(prompts.MESSAGE_ACTIVE if now.active else prompts.MESSAGE_OFF)
             else:
                 await call.play(prompts.INVALID)
 
     def _media(self, sha256: str) -> str:
-        return self.desk.media_url(self.config.http.public_url, sha256)
+        return f"sound:{self.media_url(sha256)}"
 
     async def _choose_status(self, call: CallSession) -> int | None:
         """Which status to record for; asked only when the catalogue has several."""
@@ -230,14 +238,14 @@ class MenuFlow:
             if audio is None:
                 await call.play(prompts.TOO_SHORT)
                 return True
-            await self.desk.stage(audio)
+            await self.messages.stage(audio)
             choice = await self._review(call, audio)
-            if choice == "accept":
-                await self.desk.publish(extension, status, audio, actor=actor)
+            if choice is Review.ACCEPT:
+                await self.messages.publish(extension, status, audio, actor=actor)
                 await call.play(prompts.SAVED)
                 return True
-            if choice != "rerecord":
-                return choice != "timeout"
+            if choice is not Review.RERECORD:
+                return choice is not Review.TIMEOUT
 
     async def _take_recording(self, call: CallSession) -> ProcessedAudio | None:
         """Record once; None when the recording is refused (silent, too short)."""
@@ -251,11 +259,11 @@ class MenuFlow:
                 beep=True,
                 terminate_on="#",
             )
-            wav = await call.ari.get_stored_recording(name)
+            wav = await call.fetch_recording(name)
         finally:
             await _discard_recording(call, name)
         try:
-            return await self.desk.process_phone_recording(wav)
+            return await self.messages.process_phone_recording(wav)
         except AudioRejected as exc:
             log.info("menu: recording refused on %r: %s", call.channel.name, exc.message)
             return None
@@ -264,7 +272,7 @@ class MenuFlow:
             # processed) must not be taken as a review choice.
             call.clear_digits()
 
-    async def _review(self, call: CallSession, audio: ProcessedAudio) -> str | None:
+    async def _review(self, call: CallSession, audio: ProcessedAudio) -> Review:
         keys = self.keys
         silent_rounds = 0
         while True:
@@ -273,20 +281,33 @@ class MenuFlow:
             if digit is None:
                 silent_rounds += 1
                 if silent_rounds > self.phone.menu_repeats:
-                    return "timeout"
+                    return Review.TIMEOUT
                 continue
             silent_rounds = 0
             if digit == keys.accept:
-                return "accept"
+                return Review.ACCEPT
             if digit == keys.rerecord:
-                return "rerecord"
+                return Review.RERECORD
             if digit == keys.review_listen:
                 await call.play(self._media(audio.sha256), interruptible=True)
                 call.clear_digits()
             elif digit == keys.leave:
-                return None
+                return Review.LEAVE
             else:
                 await call.play(prompts.INVALID)
+
+
+class Review(Enum):
+    """How the review of a new recording ended.
+
+    An enum rather than strings so a misspelt outcome is an error mypy
+    catches, not a branch that silently never runs.
+    """
+
+    ACCEPT = "accept"  # publish it
+    RERECORD = "rerecord"  # record again
+    LEAVE = "leave"  # back to the menu; the old message stays
+    TIMEOUT = "timeout"  # the caller went quiet; the call ends
 
 
 DISCARD_WINDOW = 30.0
@@ -304,12 +325,12 @@ async def _discard_recording(call: CallSession, name: str) -> None:
     delay = 0.05
     while True:
         try:
-            await call.ari.cancel_recording(name)
+            await call.cancel_recording(name)
             return
         except AriError:
             pass
         try:
-            await call.ari.delete_stored_recording(name)
+            await call.delete_recording(name)
             return
         except AriError:
             if loop.time() > deadline:

@@ -2,7 +2,8 @@
 
 Every sound named here exists in both the English and the Russian core
 sound packs, so a channel in either language hears its own prompts
-(``doctor`` checks them on a real server). With the default keys the menu
+(``doctor`` checks them on a real server; the catalogue of names is
+``voicestatus.asterisk.sounds``, which must list every sound used here). With the default keys the menu
 uses app_voicemail's ready-made sentences ("press 1 to record your
 temporary greeting, or press 2 to erase it"); with other keys it composes
 "press <key> ..." from words, so what is said always matches the keys.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from voicestatus.asterisk import sounds
 from voicestatus.config import PhoneKeys
 
 KEY_SOUNDS = {"*": "digits/star", "#": "digits/pound"}
@@ -41,45 +43,9 @@ ENTER_PIN = s("agent-pass")
 LOGIN_INCORRECT = s("vm-incorrect")
 SORRY = [s("im-sorry"), s("please-try-again")]
 PLEASE_TRY_AGAIN = s("please-try-again")
-NOT_ALLOWED = s("feature-not-avail-line")
+NOT_ALLOWED = s(sounds.NOT_ALLOWED)
 # PIN entry refused while the extension or the phone is locked out (too many wrong PINs).
 LOGIN_LOCKED = [s("im-sorry"), s("disabled")]
-
-# Every sound file the phone menu may play, for `doctor`.
-MENU_SOUNDS = (
-    "beep",
-    "vm-goodbye",
-    "pm-invalid-option",
-    "vm-tempgreetactive",
-    "vm-message",
-    "de-activated",
-    "activated",
-    "vm-youhave",
-    "vm-no",
-    "vm-rec-temp",
-    "vm-msgsaved",
-    "vm-tooshort",
-    "vm-tempremoved",
-    "extension",
-    "vm-then-pound",
-    "agent-pass",
-    "vm-incorrect",
-    "vm-tempgreeting",
-    "vm-tempgreeting2",
-    "vm-press",
-    "dictate/record",
-    "removed",
-    "to-listen-to-it",
-    "vm-star-cancel",
-    "cancelled",
-    "vm-review",
-    "vm-saved",
-    "to-rerecord-it",
-    "please-try-again",
-    "im-sorry",
-    "feature-not-avail-line",
-    "disabled",
-)
 
 
 def state_announcement(*, has_message: bool, active: bool) -> list[str]:

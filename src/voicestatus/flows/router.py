@@ -13,9 +13,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from voicestatus.ari.client import AriClient
 from voicestatus.ari.models import Event, StasisEnd, StasisStart
 from voicestatus.errors import AriError
+from voicestatus.flows.call_port import CallPort
 from voicestatus.flows.session import CallerHungUp, CallSession
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class StasisRouter:
 
     def __init__(
         self,
-        ari: AriClient,
+        ari: CallPort,
         flows: Mapping[str, Flow],
         *,
         on_flow_done: Callable[[str, str], None] | None = None,
@@ -98,15 +98,20 @@ class StasisRouter:
                 self._on_flow_done(name, outcome)
 
     async def _bail_out(self, session: CallSession) -> None:
-        """Hand the call back to the dialplan's fallback, or hang up if even that fails."""
+        """Hand the call back to the dialplan's fallback, or hang up if even that fails.
+
+        ``CallerHungUp`` counts as a failure here too: the session raises it
+        when Asterisk says the channel is gone, and the hang-up that follows
+        is then a harmless no-op rather than an exception escaping the task.
+        """
         if session.ended:
             return
         try:
-            await self.ari.set_variable(session.id, "VOICESTATUS_FAILED", "1")
-            await self.ari.continue_in_dialplan(session.id)
-        except AriError:
+            await session.set_variable("VOICESTATUS_FAILED", "1")
+            await session.continue_in_dialplan()
+        except (AriError, CallerHungUp):
             with contextlib.suppress(AriError):
-                await self.ari.hangup(session.id)
+                await session.hangup()
 
     async def drain(self, timeout: float) -> None:
         """Wait for running flows to finish (used on shutdown)."""

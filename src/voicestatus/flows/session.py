@@ -5,6 +5,10 @@ call.play(...)``, ``await call.read_digit(...)``. The session turns the
 channel's ARI events into those results. When the caller hangs up, every
 pending await raises ``CallerHungUp`` so the flow unwinds through its
 ``finally`` blocks: that is where a half-made recording gets thrown away.
+
+The session is the only way a flow (or the router) reaches Asterisk: it talks
+to a :class:`~voicestatus.flows.call_port.CallPort`, so the unit tests can
+run every flow over a fake that mypy holds to the same protocol.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import uuid
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
-from voicestatus.ari.client import AriClient
 from voicestatus.ari.models import (
     Channel,
     ChannelDestroyed,
@@ -32,6 +35,7 @@ from voicestatus.ari.models import (
     StasisEnd,
 )
 from voicestatus.errors import AriError, AriNotFound
+from voicestatus.flows.call_port import CallPort
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,9 @@ class CallerHungUp(Exception):
 class CallSession:
     """The actions a flow performs on its channel, and the events that answer them."""
 
-    def __init__(self, ari: AriClient, channel: Channel, args: Sequence[str]) -> None:
-        self.ari = ari
+    def __init__(self, ari: CallPort, channel: Channel, args: Sequence[str]) -> None:
+        # Private, so a flow cannot bypass the session's hang-up handling (``_guard``).
+        self._port = ari
         self.channel = channel
         self.args = list(args)
         self.language = channel.language or "en"
@@ -107,21 +112,35 @@ class CallSession:
     # -- channel actions --------------------------------------------------------------
 
     async def answer(self) -> None:
-        await self._guard(self.ari.answer(self.id))
+        await self._guard(self._port.answer(self.id))
 
     async def hangup(self) -> None:
         with contextlib.suppress(AriNotFound):
-            await self.ari.hangup(self.id)
+            await self._port.hangup(self.id)
 
     async def continue_in_dialplan(self, label: str | None = None) -> None:
         with contextlib.suppress(AriNotFound):
-            await self.ari.continue_in_dialplan(self.id, label=label)
+            await self._port.continue_in_dialplan(self.id, label=label)
 
     async def get_variable(self, name: str) -> str | None:
-        return await self._guard(self.ari.get_variable(self.id, name))
+        return await self._guard(self._port.get_variable(self.id, name))
 
     async def set_variable(self, name: str, value: str) -> None:
-        await self._guard(self.ari.set_variable(self.id, name, value))
+        await self._guard(self._port.set_variable(self.id, name, value))
+
+    # -- recordings on Asterisk (not guarded: a missing recording is not a hang-up) -------
+
+    async def fetch_recording(self, name: str) -> bytes:
+        """The stored recording's file, as ``record`` left it on Asterisk."""
+        return await self._port.get_stored_recording(name)
+
+    async def cancel_recording(self, name: str) -> None:
+        """Stop a live recording and throw its file away."""
+        await self._port.cancel_recording(name)
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording from Asterisk."""
+        await self._port.delete_stored_recording(name)
 
     def take_digit(self) -> str | None:
         return self._digits.popleft() if self._digits else None
@@ -143,12 +162,12 @@ class CallSession:
         self.played.extend(items)
         self.activity = "playing"
         playback_id = f"vs-{uuid.uuid4().hex}"
-        await self._guard(self.ari.play(self.id, items, lang=self.language, playback_id=playback_id))
+        await self._guard(self._port.play(self.id, items, lang=self.language, playback_id=playback_id))
         try:
             while True:
                 if interruptible and self._digits:
                     with contextlib.suppress(AriError):
-                        await self.ari.stop_playback(playback_id)
+                        await self._port.stop_playback(playback_id)
                     self.last_playback_state = "stopped"
                     return self._digits[0]
                 if playback_id in self._finished_playbacks:
@@ -159,7 +178,7 @@ class CallSession:
             raise
         except BaseException:
             with contextlib.suppress(Exception):
-                await self.ari.stop_playback(playback_id)
+                await self._port.stop_playback(playback_id)
             raise
 
     async def read_digit(self, timeout: float) -> str | None:
@@ -200,12 +219,12 @@ class CallSession:
         """Record the caller until ``terminate_on``, silence or max length.
 
         The recording stays on Asterisk; the caller of this method fetches and
-        deletes it (``ari.get_stored_recording`` / ``delete_stored_recording``).
+        deletes it (``fetch_recording`` / ``delete_recording``).
         """
         rec_name = name or f"voicestatus-{uuid.uuid4().hex}"
         self.clear_digits()
         await self._guard(
-            self.ari.record(
+            self._port.record(
                 self.id,
                 rec_name,
                 max_duration=max_duration,

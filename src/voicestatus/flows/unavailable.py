@@ -18,6 +18,7 @@ first media before playing, as Asterisk's own ``Playback()`` does (see
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from voicestatus.config import REASONS, Config, Reason, ReasonConfig
 from voicestatus.errors import AriError
@@ -27,9 +28,7 @@ from voicestatus.flows.template import not_available
 from voicestatus.metrics import Metrics
 from voicestatus.services.extensions import is_valid_extension
 from voicestatus.services.messages import MessageView
-from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
-from voicestatus.services.playable_cache import PlayableCache
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +53,22 @@ class UnavailableFlow:
         self,
         config: Config,
         operators: OperatorService,
-        desk: OperatorMessages,
         metrics: Metrics,
-        cache: PlayableCache,
+        *,
+        playable: Callable[[str], Awaitable[MessageView | None]],
+        media_url: Callable[[str], str],
+        count_play: Callable[[int], None],
     ) -> None:
         self.config = config
         self.operators = operators
-        self.desk = desk
         self.metrics = metrics
-        # Callers hear the message without a database round trip (see playable_cache.py).
-        self.cache = cache
+        # What callers of an extension hear; app.py gives the playable cache's
+        # lookup, so a call costs no database round trip (see playable_cache.py).
+        self.playable = playable
+        # sha256 -> the URL Asterisk fetches a stored message from (``web.media.media_url``).
+        self.media_url = media_url
+        # Counts a play in memory; written in batches (see play_counter.py).
+        self.count_play = count_play
 
     async def __call__(self, call: CallSession) -> None:
         extension = await self.resolve_operator(call)
@@ -71,7 +76,7 @@ class UnavailableFlow:
         settings = self.config.caller.for_reason(reason)
         message: MessageView | None = None
         if extension is not None and self.operators.allowed(extension) and settings.play_message:
-            message = await self.cache.playable(extension)
+            message = await self.playable(extension)
         log.info(
             "unavailable: operator %s, reason %s, %s",
             extension,
@@ -110,14 +115,14 @@ class UnavailableFlow:
 
     async def _play_message(self, call: CallSession, message: MessageView, reason: Reason) -> bool:
         """Play the message; False if Asterisk could not fetch or play it."""
-        uri = self.desk.media_url(self.config.http.public_url, message.sha256)
+        uri = f"sound:{self.media_url(message.sha256)}"
         try:
             await call.play(uri)
         except AriError as exc:
             return self._media_failed(message, f"play request refused: {exc.message}")
         if call.last_playback_state == "failed":
             return self._media_failed(message, "Asterisk could not fetch or play the media URL")
-        self.desk.messages.count_play(message.id)
+        self.count_play(message.id)
         self.metrics.plays.labels(reason=reason).inc()
         return True
 

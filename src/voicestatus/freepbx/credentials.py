@@ -73,6 +73,13 @@ def from_freepbx_conf(path: Path) -> DatabaseParams:
     """Read the credentials FreePBX itself uses."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} does not exist, so the FreePBX database credentials cannot be read from it. "
+            "On a FreePBX host it is /etc/freepbx.conf: point to the right file with --freepbx-conf PATH "
+            "or [freepbx] config_file, or give the database itself with --database-url-stdin, "
+            "$VOICESTATUS_FREEPBX__DATABASE_URL or [freepbx] database_url."
+        ) from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read {path}: {exc.strerror or exc}. Run as a user that can read it "

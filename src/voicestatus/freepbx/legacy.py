@@ -1,12 +1,15 @@
-"""Taking over an installation built from the seed article.
+"""Taking over a legacy installation: the pure-dialplan status messages voicestatus replaces.
 
-Such a PBX keeps each operator's message as ``rec_<ext>.wav`` (recorded by
+A legacy installation keeps each operator's message as ``rec_<ext>.wav`` (recorded by
 ``Record()``, 8 kHz) and a flag ``op_alert/<ext>`` in AstDB: ``true`` plays
 the message, ``false`` or missing does not. Each file becomes that operator's
-message through :class:`OperatorMessages`, so it is trimmed and normalised
+message through :class:`MessageService`, so it is trimmed and normalised
 like any recording; a ``false`` flag imports the message switched off, so
 nothing an operator had silenced starts playing. The source file's sha256
 is remembered (``legacy_imports``): running the import again is a no-op.
+A dry run processes every file the same way (so it reports the same
+refusals) but needs neither a message service nor our database: it stores
+nothing and, on a fresh install, creates nothing.
 
 File names and AstDB keys are untrusted: only extensions of 1..20 ASCII
 digits that ``[operators] pattern`` allows are considered. The directory
@@ -25,19 +28,21 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 
 from voicestatus.asterisk.ami import AmiClient
+from voicestatus.audio.decode import decode_audio
 from voicestatus.audio.errors import AudioRejected
+from voicestatus.audio.process import ProcessedAudio, ProcessingSettings, process_recording
 from voicestatus.safe_files import UnsafeFile, open_regular, read_regular
 from voicestatus.services.audit import Actor
 from voicestatus.services.clock import Clock, utcnow
-from voicestatus.services.extensions import is_valid_extension
-from voicestatus.services.operator_messages import OperatorMessages
+from voicestatus.services.extensions import EXTENSION_PATTERN, is_valid_extension
+from voicestatus.services.messages import MessageService
 from voicestatus.storage.database import Database
 from voicestatus.storage.models import LegacyImport
 
@@ -46,7 +51,7 @@ log = logging.getLogger(__name__)
 FAMILY = "op_alert"
 DEFAULT_SOUNDS_DIR = "/var/lib/asterisk/sounds/ru/custom"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-_FILE_RE = re.compile(r"rec_([0-9]{1,20})\.wav", re.ASCII)
+_FILE_RE = re.compile(rf"rec_({EXTENSION_PATTERN})\.wav", re.ASCII)
 _AMI_LINE = re.compile(r"\s*/op_alert/(\S+?)\s*:\s*(.*?)\s*$")
 
 
@@ -109,6 +114,20 @@ def recordings(directory: Path) -> dict[str, Path]:
     return found
 
 
+Process = Callable[[bytes], Awaitable[ProcessedAudio]]
+
+
+def audio_processor(settings: ProcessingSettings, max_seconds: float) -> Process:
+    """Decode and process a file as an upload is (``MessageService.process_upload``), storing nothing."""
+
+    async def process(data: bytes) -> ProcessedAudio:
+        return await asyncio.to_thread(
+            lambda: process_recording(decode_audio(data, max_seconds=max_seconds), settings)
+        )
+
+    return process
+
+
 def _read_limited(path: Path) -> bytes:
     return read_regular(path, max_bytes=MAX_FILE_BYTES).data
 
@@ -118,20 +137,22 @@ def _order(ext: str) -> tuple[int, str]:
 
 
 class LegacyImporter:
-    """Imports seed-article messages as operators' messages for one status."""
+    """Imports a legacy installation's messages as operators' messages for one status."""
 
     def __init__(
         self,
-        db: Database,
-        desk: OperatorMessages,
+        db: Database | None,
+        messages: MessageService | None,
         *,
+        process: Process,
         is_operator: Callable[[str], bool],
         status: int,
         actor: Actor,
         clock: Clock = utcnow,
     ) -> None:
         self.db = db
-        self.desk = desk
+        self.messages = messages
+        self.process = process
         self.is_operator = is_operator
         self.status = status
         self.actor = actor
@@ -168,25 +189,29 @@ class LegacyImporter:
         except OSError as exc:
             return ImportItem(ext, "skipped", f"cannot read {path.name}: {exc.strerror}")
         source_sha = hashlib.sha256(data).hexdigest()
-        async with self.db.session() as session:
-            done = await session.scalar(
-                select(LegacyImport.id).where(
-                    LegacyImport.extension == ext, LegacyImport.source_sha256 == source_sha
+        done = None
+        if self.db is not None:  # None: a dry run before our database exists, so nothing imported yet
+            async with self.db.session() as session:
+                done = await session.scalar(
+                    select(LegacyImport.id).where(
+                        LegacyImport.extension == ext, LegacyImport.source_sha256 == source_sha
+                    )
                 )
-            )
         if done is not None:
             return ImportItem(ext, "skipped", "already imported")
         try:
-            audio = await self.desk.process_upload(data)
+            audio = await self.process(data)
         except AudioRejected as exc:
             return ImportItem(ext, "skipped", f"{path.name}: {exc.message}")
         state = "on" if enabled else f"off (flag {flag or 'missing'})"
         detail = f"{audio.duration:.1f} s, {state}"
         if dry_run:
             return ImportItem(ext, "would import", detail)
-        await self.desk.publish(ext, self.status, audio, actor=self.actor)
+        if self.messages is None or self.db is None:
+            raise RuntimeError("importing needs the message service and our database")
+        await self.messages.publish(ext, self.status, audio, actor=self.actor)
         if not enabled:
-            await self.desk.set_enabled(ext, False, actor=self.actor)
+            await self.messages.set_enabled(ext, False, actor=self.actor)
         async with self.db.transaction() as session:
             session.add(LegacyImport(extension=ext, source_sha256=source_sha, imported_at=self.clock()))
         log.info("imported legacy message for extension %s (%s)", ext, state)

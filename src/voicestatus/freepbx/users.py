@@ -69,9 +69,13 @@ def _column(reason: str) -> str:
         raise FreepbxError(f"unknown reason {reason!r}: use {', '.join(FREEPBX_REASONS)}") from None
 
 
+def _code(exc: pymysql.MySQLError) -> int:
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+
+
 def translate(exc: pymysql.MySQLError, params: DatabaseParams) -> FreepbxError:
     """A MariaDB error as one of ours, with what to do about it."""
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    code = _code(exc)
     where = params.describe()
     if code in _ACCESS_DENIED:
         return FreepbxUnreachable(
@@ -180,6 +184,48 @@ class UsersTable:
                     [*values.values(), extension],
                 )
         except pymysql.MySQLError as exc:
+            raise translate(exc, self.params) from exc
+
+    def mark_needs_reload(self) -> None:
+        """Raise FreePBX's "Apply Config" flag, inside the open transaction.
+
+        FreePBX remembers in ``admin.need_reload`` that its database holds
+        changes the running dialplan does not have yet, and shows the red
+        "Apply Config" bar for it; its own ``needreload()`` sets it for every
+        change made outside a reload, and ``fwconsole reload`` clears it. We
+        set it with the destination change, so the GUI tells the truth even
+        when our reload does not happen or fails.
+        """
+        self._execute_admin(
+            "INSERT INTO admin (variable, value) VALUES ('need_reload', 'true') "
+            "ON DUPLICATE KEY UPDATE value = 'true'"
+        )
+
+    def clear_needs_reload(self) -> None:
+        """Lower the flag after a successful reload (as ``fwconsole reload`` does); in the transaction."""
+        self._execute_admin("UPDATE admin SET value = 'false' WHERE variable = 'need_reload'")
+
+    def needs_reload(self) -> bool | None:
+        """FreePBX's "Apply Config" flag; None when this database has no ``admin`` table."""
+        try:
+            with self._cursor() as cur:
+                cur.execute("SELECT value FROM admin WHERE variable = 'need_reload'")
+                row = cur.fetchone()
+        except pymysql.MySQLError as exc:
+            if _code(exc) == _NO_TABLE:
+                return None
+            raise translate(exc, self.params) from exc
+        return row is not None and str(row[0]) == "true"
+
+    def _execute_admin(self, sql: str) -> None:
+        try:
+            with self._cursor() as cur:
+                cur.execute(sql)
+        except pymysql.MySQLError as exc:
+            if _code(exc) == _NO_TABLE:
+                # Every FreePBX has it; a hand-made database may not. The reload still works.
+                log.warning("FreePBX database has no admin table: its 'Apply Config' flag is not updated")
+                return
             raise translate(exc, self.params) from exc
 
     def commit(self) -> None:

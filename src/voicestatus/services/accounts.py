@@ -272,7 +272,3 @@ class AccountService:
     async def end_session(self, session_id: str) -> None:
         async with self._db.transaction() as session:
             await session.execute(delete(WebSession).where(WebSession.id_hash == _digest(session_id)))
-
-    async def count_admins(self) -> int:
-        async with self._db.session() as session:
-            return len((await session.scalars(select(Admin.id))).all())

@@ -7,7 +7,9 @@ one that was committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -84,9 +86,13 @@ def _entry(row: AuditLog) -> AuditEntry:
 class AuditService:
     """Writes and reads the audit log."""
 
-    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, db: Database, *, clock: Clock = utcnow, on_recorded: Callable[[int], None] | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        # Told each entry's id as it is written (see ``ChangeFeed.seen``).
+        self._on_recorded = on_recorded
 
     async def record(
         self,
@@ -108,11 +114,13 @@ class AuditService:
             after=after,
         )
         logger.info("audit %s by %r on %r", action, str(actor), extension)
-        if session is not None:
+        async with contextlib.AsyncExitStack() as stack:
+            if session is None:
+                session = await stack.enter_async_context(self._db.transaction())
             session.add(row)
-            return
-        async with self._db.transaction() as own:
-            own.add(row)
+            if self._on_recorded is not None:
+                await session.flush()
+                self._on_recorded(row.id)
 
     async def list(
         self,

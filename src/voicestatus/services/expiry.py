@@ -3,12 +3,12 @@
 Callers need no job for expiry: what they hear is decided by reading
 ``expires_at`` at call time. But listeners that keep a copy -- the co-located
 mirror the dialplan plays while the service is down, caches -- only learn of
-changes through ``OperatorMessages.notify``, and nothing changes in the
+changes through ``ChangeNotifier.notify``, and nothing changes in the
 database when an expiry time passes. So this task sleeps until the next
 expiry and then notifies for every operator whose time has just passed.
 
 It sleeps at most ``max_sleep`` seconds and re-reads the next expiry after
-every message change (it listens on ``OperatorMessages.on_change``), so an
+every change (it is a ``ChangeNotifier`` listener), so an
 expiry set or moved by the UI, the API, the command line or another instance
 is picked up without a restart. Expiries that passed while the service was
 down are healed by the mirror's start-up re-sync, not here.
@@ -16,14 +16,13 @@ down are healed by the mirror's start-up re-sync, not here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from voicestatus.services.background import PeriodicTask
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.storage.database import Database
 from voicestatus.storage.models import Operator
@@ -55,12 +54,11 @@ class ExpiryWatcher:
         self._max_sleep = max_sleep
         self._on_error = on_error
         self._since: datetime | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = PeriodicTask(self._round, name="expiry-watcher")
 
     async def on_change(self, extension: str) -> None:
-        """Listener for ``OperatorMessages.on_change``: re-read the next expiry now."""
-        self._wake.set()
+        """A ``ChangeNotifier`` listener: re-read the next expiry now."""
+        self._task.wake()
 
     async def check(self) -> float:
         """Notify for expiries since the last check; the seconds until the next check.
@@ -89,27 +87,18 @@ class ExpiryWatcher:
         wait = (upcoming - now).total_seconds() + _MARGIN_SECONDS
         return max(0.0, min(wait, self._max_sleep))
 
-    async def run(self) -> None:
-        """Check, sleep until the next expiry (or a change), repeat; until cancelled."""
-        while True:
-            self._wake.clear()
-            try:
-                delay = await self.check()
-            except Exception:
-                log.exception("expiry check failed; retrying in %.0f s", self._max_sleep)
-                if self._on_error is not None:
-                    self._on_error()
-                delay = self._max_sleep
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+    async def _round(self) -> float:
+        """One check; the seconds to sleep until the next expiry (or a change wakes it)."""
+        try:
+            return await self.check()
+        except Exception:
+            log.exception("expiry check failed; retrying in %.0f s", self._max_sleep)
+            if self._on_error is not None:
+                self._on_error()
+            return self._max_sleep
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="expiry-watcher")
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()

@@ -22,8 +22,12 @@ from functools import cached_property
 from voicestatus.errors import ConfigError, InvalidInput
 
 MAX_EXTENSION_LENGTH = 20
-_EXTENSION_RE = re.compile(r"[0-9]{1,20}", re.ASCII)
-_RANGE_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
+# What an extension is, as a regex for the places that can only take one (an
+# API route's path or query pattern, a file-name pattern); everything else
+# calls validate_extension or is_valid_extension.
+EXTENSION_PATTERN = f"[0-9]{{1,{MAX_EXTENSION_LENGTH}}}"
+_EXTENSION_RE = re.compile(EXTENSION_PATTERN, re.ASCII)
+_RANGE_RE = re.compile(f"({EXTENSION_PATTERN})-({EXTENSION_PATTERN})", re.ASCII)
 _CLASS_SHORTHANDS = {"X": "0123456789", "Z": "123456789", "N": "23456789"}
 
 

@@ -19,7 +19,6 @@ runs it on demand (``--dry-run`` reports and changes nothing).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -33,10 +32,11 @@ from sqlalchemy import and_, false, func, select
 
 from voicestatus.metrics import Metrics
 from voicestatus.services.audit import Actor, AuditService
+from voicestatus.services.background import PeriodicTask
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
-from voicestatus.storage.media import FORMATS, MediaStore
+from voicestatus.storage.media import FORMATS, SHA256_PATTERN, MediaStore
 from voicestatus.storage.models import Message
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 RETENTION_ACTOR = Actor("system", "retention")
 DAY_SECONDS = 24 * 3600.0
 _SHARD = re.compile(r"[0-9a-f]{2}")
-_MEDIA_FILE = re.compile(r"([0-9a-f]{64})\.(?:wav|wav16)")
+_MEDIA_FILE = re.compile(rf"({SHA256_PATTERN})\.(?:wav|wav16)")
 _TEMP_FILE = re.compile(r"\..+\.tmp|\.check-.+")
 _IN_CHUNK = 500
 
@@ -95,7 +95,8 @@ class MediaHousekeeper:
         self._clock = clock
         self._audit = audit
         self._metrics = metrics
-        self._task: asyncio.Task[None] | None = None
+        self._interval = DAY_SECONDS
+        self._task = PeriodicTask(self._round, name="retention")
 
     async def purge(self, *, dry_run: bool = False, actor: Actor = RETENTION_ACTOR) -> PurgeReport:
         """Purge expired history, then unreferenced media; see the module docstring."""
@@ -232,27 +233,24 @@ class MediaHousekeeper:
             purged.labels(kind="orphans").inc(len(report.orphans))
             purged.labels(kind="temp").inc(report.temp_files)
 
-    async def run_daily(self, interval: float = DAY_SECONDS) -> None:
-        """Purge now and then every ``interval`` seconds, until cancelled."""
-        while True:
-            try:
-                await self.purge()
-            except Exception:
-                log.exception("retention purge failed; retrying at the next run")
-                if self._metrics is not None:
-                    self._metrics.errors.labels(kind="retention").inc()
-            await asyncio.sleep(interval)
+    async def _round(self) -> float:
+        """One scheduled purge; the seconds until the next."""
+        try:
+            await self.purge()
+        except Exception:
+            log.exception("retention purge failed; retrying at the next run")
+            if self._metrics is not None:
+                self._metrics.errors.labels(kind="retention").inc()
+        return self._interval
 
     def start(self, interval: float = DAY_SECONDS) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_daily(interval), name="retention")
+        """Purge now and then every ``interval`` seconds in the background (idempotent)."""
+        if not self._task.running:
+            self._interval = interval
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
 
 def _dirs(root: Path) -> list[Path]:

@@ -55,7 +55,7 @@ class MessageMirror:
         return self.sounds_dir / FAMILY
 
     async def on_change(self, extension: str) -> None:
-        """Listener for ``OperatorMessages.on_change``."""
+        """A ``ChangeNotifier`` listener (see changes.py)."""
         await self.sync([extension])
 
     async def sync_all(self) -> None:

@@ -15,7 +15,9 @@ themselves, or replace or remove the PIN that an administrator set. (The
 phone menu offers no such change; its ``phone`` actor names a channel, not
 an extension, so only the code paths it calls decide what it can do.)
 Disabling an operator or changing their PIN ends their web sessions, so an
-old cookie cannot keep working after the account was taken away.
+old cookie cannot keep working after the account was taken away. Every
+committed change is announced to the :class:`ChangeNotifier` listeners here,
+so no caller has to remember to (see ``changes.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import asyncio
 import contextlib
 import enum
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicestatus.errors import InvalidInput, VoiceStatusError
 from voicestatus.services.audit import Actor, AuditService, text_filter
+from voicestatus.services.changes import ChangeNotifier
 from voicestatus.services.clock import Clock, utcnow
+from voicestatus.services.extensions import is_valid_extension
 from voicestatus.services.pins import PIN_RULE, is_valid_pin
 from voicestatus.storage import repository as repo
 from voicestatus.storage.database import Database
@@ -45,7 +48,6 @@ from voicestatus.storage.models import Operator, WebSession
 
 logger = logging.getLogger(__name__)
 
-_EXTENSION = re.compile(r"[0-9]{1,20}")
 MAX_NAME_LENGTH = 100
 MAX_PAGE = 1000
 
@@ -125,9 +127,12 @@ class OperatorService:
         is_allowed: Callable[[str], bool],
         clock: Clock = utcnow,
         audit: AuditService | None = None,
+        changes: ChangeNotifier | None = None,
         pin_hasher: PasswordHasher | None = None,
     ) -> None:
         self._db = db
+        # Told after every committed change (see changes.py); a CLI process has no listeners.
+        self.changes = changes if changes is not None else ChangeNotifier()
         self._is_allowed = is_allowed
         self._clock = clock
         self.audit = audit if audit is not None else AuditService(db, clock=clock)
@@ -136,7 +141,7 @@ class OperatorService:
 
     def allowed(self, extension: str) -> bool:
         """Whether ``extension`` is an operator: plain digits and matching the pattern."""
-        return bool(_EXTENSION.fullmatch(extension)) and self._is_allowed(extension)
+        return is_valid_extension(extension) and self._is_allowed(extension)
 
     def _require(self, extension: str) -> None:
         if not self.allowed(extension):
@@ -226,6 +231,7 @@ class OperatorService:
                 before=before,
                 after={"has_pin": pin is not None},
             )
+        await self.changes.notify(extension)
 
     async def update(
         self,
@@ -277,7 +283,10 @@ class OperatorService:
                     before=before,
                     after={k: _json(v) for k, v in changed.items()},
                 )
-            return _view(row)
+            view = _view(row)
+        if changed:
+            await self.changes.notify(extension)
+        return view
 
     async def list(
         self,

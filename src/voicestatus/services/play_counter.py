@@ -12,7 +12,6 @@ one interval of counts, which only ever feed a statistic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicestatus.services.background import PeriodicTask
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.storage.database import Database
 from voicestatus.storage.models import PlayStat
@@ -46,8 +46,8 @@ class PlayCounter:
         self.interval = interval
         self._clock = clock
         self._pending: dict[int, PendingPlays] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        # Stopped gently, not cancelled, so a batch being written is never cut off halfway and lost.
+        self._task = PeriodicTask(self._round, name="play-counter", interrupt=False)
         self._lock = asyncio.Lock()
 
     def add(self, message_id: int) -> None:
@@ -82,26 +82,16 @@ class PlayCounter:
 
     def start(self) -> None:
         """Flush every ``interval`` seconds in the background (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="play-counter")
+        self._task.start(first_delay=self.interval)
 
     async def stop(self) -> None:
-        """Stop the background flush and write what is left.
-
-        The loop is asked to stop rather than cancelled, so a batch being
-        written is never interrupted halfway and lost.
-        """
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        """Stop the background flush (letting a write in progress finish) and write what is left."""
+        await self._task.stop()
         await self.flush()
 
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            await self.flush()
+    async def _round(self) -> float:
+        await self.flush()
+        return self.interval
 
 
 async def write_plays(db: Database, batch: Mapping[int, PendingPlays]) -> None:

@@ -5,8 +5,9 @@ the service's CPU per call and put a database round trip before every
 answer. The answer only changes when someone changes the operator's
 messages, settings or expiry, so it is kept here:
 
-- every change made through this service (``OperatorMessages.notify``)
-  drops the operator's entry at once;
+- every change, made through this service or found by its change feed
+  in another process's (``services/changes.py``), drops the operator's
+  entry at once;
 - an entry whose operator expiry time has passed is not used;
 - and every entry is re-read after ``ttl`` seconds (``[caller]
   message_cache_seconds``), which bounds how long a change made by another
@@ -63,7 +64,7 @@ class PlayableCache:
         return (await self._load(extension)).view
 
     async def invalidate(self, extension: str) -> None:
-        """Forget ``extension`` (an ``OperatorMessages.on_change`` listener)."""
+        """Forget ``extension`` (a ``ChangeNotifier`` listener)."""
         self._generation += 1
         self._entries.pop(extension, None)
 

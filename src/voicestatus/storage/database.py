@@ -22,7 +22,7 @@ from typing import Any
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from voicestatus.errors import ConfigError
@@ -100,6 +100,11 @@ class Database:
         """A write transaction: committed on exit, rolled back on error."""
         async with self._write() as session, session.begin():
             yield session
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer a trivial query (for health reports)."""
+        async with self.session() as session:
+            await session.execute(text("SELECT 1"))
 
     async def migrate(self) -> None:
         """Upgrade this database's schema to the newest revision."""

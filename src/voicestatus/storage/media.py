@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from voicestatus.errors import InvalidInput, VoiceStatusError
+from voicestatus.services.extensions import validate_extension
 
 if TYPE_CHECKING:
     from voicestatus.audio.process import ProcessedAudio
@@ -33,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 MediaFormat = Literal["wav", "wav16"]
 FORMATS: tuple[MediaFormat, ...] = ("wav", "wav16")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_EXTENSION = re.compile(r"[0-9]{1,20}")
+# A stored message's id: the sha256 of its 8 kHz WAV, as 64 lowercase hex digits.
+# The pattern is for file and route names; everything else calls validate_sha256.
+SHA256_PATTERN = "[0-9a-f]{64}"
+_SHA256 = re.compile(SHA256_PATTERN)
 _FILE_MODE = 0o644  # Asterisk runs as another user and must read mirrored files
 
 
@@ -52,24 +55,19 @@ class MediaNotFound(VoiceStatusError):
     status_code = 404
 
 
+def is_valid_sha256(sha256: object) -> bool:
+    """True if ``sha256`` is a stored message's id (64 lowercase hex digits)."""
+    return isinstance(sha256, str) and _SHA256.fullmatch(sha256) is not None
+
+
 def validate_sha256(sha256: str) -> str:
     """``sha256`` if it is 64 lowercase hex digits, else :class:`InvalidInput`."""
-    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+    if not is_valid_sha256(sha256):
         raise InvalidInput(
             "A media id must be 64 lowercase hexadecimal characters.",
             details={"sha256": repr(sha256)[:80]},
         )
     return sha256
-
-
-def validate_extension(extension: str) -> str:
-    """``extension`` if it is 1 to 20 ASCII digits, else :class:`InvalidInput`."""
-    if not isinstance(extension, str) or not _EXTENSION.fullmatch(extension):
-        raise InvalidInput(
-            "An extension must be 1 to 20 digits (0-9).",
-            details={"extension": repr(extension)[:80]},
-        )
-    return extension
 
 
 class MediaStore:

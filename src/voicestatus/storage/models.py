@@ -214,7 +214,7 @@ class PinCounter(Base):
 
 
 class LegacyImport(Base):
-    """One file imported from a seed-article installation, so re-imports are no-ops."""
+    """One file imported from a legacy installation, so re-imports are no-ops."""
 
     __tablename__ = "legacy_imports"
     __table_args__ = (UniqueConstraint("extension", "source_sha256"),)

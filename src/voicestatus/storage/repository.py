@@ -138,6 +138,22 @@ async def current_messages_with_plays(
     return [(m, p) for m, p in await session.execute(stmt)]
 
 
+async def operator_with_current_messages(
+    session: AsyncSession, extension: str
+) -> tuple[Operator | None, list[Message]]:
+    """The operator's row and all its current messages, in one query (no row: ``None, []``)."""
+    stmt = (
+        select(Operator, Message)
+        .outerjoin(Message, and_(Message.extension == Operator.extension, Message.is_current == true()))
+        .where(Operator.extension == extension)
+        .order_by(Message.status)
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [message for _, message in rows if message is not None]
+
+
 async def playable_message(session: AsyncSession, extension: str, now: datetime) -> Message | None:
     """The message callers hear: one query over the operator PK and the current-message index."""
     stmt = (

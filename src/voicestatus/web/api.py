@@ -1,6 +1,6 @@
 """``/api/v1``: operators, their on/off switch, the audit log, the status catalogue.
 
-Thin over the services (STYLE.md): validate, check who may do it, call the
+Thin over the services: validate, check who may do it, call the
 service, convert. Messages themselves live in :mod:`voicestatus.web.api_messages`.
 """
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from voicestatus.errors import InvalidInput
+from voicestatus.services.extensions import EXTENSION_PATTERN
 from voicestatus.services.operators import UNSET, OperatorView, UnknownOperator
 from voicestatus.web.auth import Principal, bearer_scheme
 from voicestatus.web.context import WebContext
@@ -35,7 +36,7 @@ from voicestatus.web.schemas import (
     resolve_status,
 )
 
-Extension = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", description="The operator's extension")]
+Extension = Annotated[str, Path(pattern=f"^{EXTENSION_PATTERN}$", description="The operator's extension")]
 
 
 async def current_principal(
@@ -173,9 +174,7 @@ def api_router(ctx: WebContext) -> APIRouter:
         if "pin" in given:
             await ctx.operators.set_pin(ext, patch.pin, actor=who.actor)
         if "message_enabled" in given and patch.message_enabled is not None:
-            await ctx.desk.set_enabled(ext, patch.message_enabled, actor=who.actor)
-        else:
-            await ctx.desk.notify(ext)
+            await ctx.messages.set_enabled(ext, patch.message_enabled, actor=who.actor)
         return await operator_out(cfg, ctx.messages, await load_operator(ctx, who, ext), ctx.pin_guard)
 
     @router.delete("/operators/{ext}/pin-lock", tags=["operators"], status_code=204)
@@ -188,7 +187,8 @@ def api_router(ctx: WebContext) -> APIRouter:
 
     async def switch(who: Principal, ext: str, on: bool) -> SwitchOut:
         await load_operator(ctx, who, ext)
-        return SwitchOut(extension=ext, message_enabled=await ctx.desk.set_enabled(ext, on, actor=who.actor))
+        state = await ctx.messages.set_enabled(ext, on, actor=who.actor)
+        return SwitchOut(extension=ext, message_enabled=state)
 
     @router.post("/operators/{ext}/on", tags=["operators"])
     async def switch_on(who: Auth, ext: Extension) -> SwitchOut:
@@ -203,7 +203,7 @@ def api_router(ctx: WebContext) -> APIRouter:
     @router.get("/audit", tags=["audit"])
     async def audit(
         who: Auth,
-        extension: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$")] = None,
+        extension: Annotated[str | None, Query(pattern=f"^{EXTENSION_PATTERN}$")] = None,
         actor: Annotated[str | None, Query(max_length=200)] = None,
         action: Annotated[str | None, Query(max_length=64)] = None,
         since: StorableDatetime | None = None,

@@ -70,8 +70,8 @@ def messages_router(ctx: WebContext) -> APIRouter:
         await load_operator(ctx, who, ext)
         digit = resolve_status(cfg, status).digit
         data = await read_upload(request, cfg.media.max_upload_bytes)
-        audio = await slots.run(lambda: ctx.desk.process_upload(data))
-        view = await ctx.desk.publish(ext, digit, audio, actor=who.actor)
+        audio = await slots.run(lambda: ctx.messages.process_upload(data))
+        view = await ctx.messages.publish(ext, digit, audio, actor=who.actor)
         log.info("message for %s status %d uploaded by %r", ext, digit, str(who.actor))
         return await message_out(cfg, ctx.messages, view)
 
@@ -102,7 +102,7 @@ def messages_router(ctx: WebContext) -> APIRouter:
         """Delete the current message; it stays in history for restore until retention purges it."""
         await load_operator(ctx, who, ext)
         digit = resolve_status(cfg, status).digit
-        if not await ctx.desk.delete(ext, digit, actor=who.actor):
+        if not await ctx.messages.delete(ext, digit, actor=who.actor):
             raise NoMessage(f"Operator {ext} has no message for status {digit}.")
         return Response(status_code=204)
 
@@ -111,7 +111,7 @@ def messages_router(ctx: WebContext) -> APIRouter:
         """Undo: bring back the previous message (the one deleted or replaced last)."""
         await load_operator(ctx, who, ext)
         digit = resolve_status(cfg, status).digit
-        view = await ctx.desk.restore(ext, digit, actor=who.actor)
+        view = await ctx.messages.restore(ext, digit, actor=who.actor)
         if view is None:
             raise NoMessage(f"Operator {ext} has no earlier message for status {digit} to restore.")
         return await message_out(cfg, ctx.messages, view)

@@ -20,7 +20,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voicestatus import __version__
-from voicestatus.config import MediaConfig
 from voicestatus.errors import VoiceStatusError
 from voicestatus.metrics import Metrics
 from voicestatus.storage.media import MediaStore
@@ -167,8 +166,8 @@ async def _no_body() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_web_app(health: HealthProbe, *, media: MediaStore, ctx: WebContext | None = None) -> FastAPI:
-    """The app; without ``ctx`` only health and media are served (media-only deployments, tests)."""
+def create_web_app(health: HealthProbe, *, media: MediaStore, ctx: WebContext) -> FastAPI:
+    """The whole app: health and media (which answer without a login), then the UI and API."""
     app = FastAPI(
         title="voicestatus",
         version=__version__,
@@ -178,10 +177,8 @@ def create_web_app(health: HealthProbe, *, media: MediaStore, ctx: WebContext | 
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(
-        LimitBodies, upload_limit=(ctx.config.media if ctx else MediaConfig()).max_upload_bytes
-    )
-    app.add_middleware(ObserveRequests, metrics=ctx.metrics if ctx else None)
+    app.add_middleware(LimitBodies, upload_limit=ctx.config.media.max_upload_bytes)
+    app.add_middleware(ObserveRequests, metrics=ctx.metrics)
 
     @app.get("/healthz", tags=["health"], include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -190,8 +187,7 @@ def create_web_app(health: HealthProbe, *, media: MediaStore, ctx: WebContext | 
         return JSONResponse(report, status_code=status)
 
     app.include_router(media_router(media))
-    if ctx is not None:
-        _add_authenticated_parts(app, ctx)
+    _add_authenticated_parts(app, ctx)
     return app
 
 

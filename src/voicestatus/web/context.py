@@ -11,14 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-
 from voicestatus.config import Config
 from voicestatus.metrics import Metrics
 from voicestatus.services.accounts import AccountService
 from voicestatus.services.audit import AuditService
 from voicestatus.services.messages import MessageService
-from voicestatus.services.operator_messages import OperatorMessages
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.database import Database
@@ -35,7 +32,6 @@ class WebContext:
     db: Database
     operators: OperatorService
     messages: MessageService
-    desk: OperatorMessages
     audit: AuditService
     accounts: AccountService
     metrics: Metrics
@@ -50,8 +46,8 @@ class WebContext:
         http = self.config.http
         self.auth = Authenticator(self.accounts, Proxies(http.trusted_proxies))
         self.limiter = LoginLimiter(http.login_attempts, http.login_window_seconds)
+        # app.py subscribes it to the service's changes (see services/changes.py).
         self.pages = PageCache(http.list_cache_seconds)
-        self.desk.on_change(self.pages.on_change)
 
     async def health_report(self) -> dict[str, Any]:
         """The health panel: ARI, database and media store, each with ok and a detail."""
@@ -61,8 +57,7 @@ class WebContext:
             "ari": {"ok": ari.get("state") == "connected", "detail": str(ari.get("state", "unknown"))}
         }
         try:
-            async with self.db.session() as session:
-                await session.execute(text("SELECT 1"))
+            await self.db.ping()
             checks["database"] = {"ok": True, "detail": self.db.dialect}
         except Exception as exc:
             checks["database"] = {"ok": False, "detail": type(exc).__name__}

@@ -13,15 +13,25 @@ import re
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
-from voicestatus.storage.media import MediaStore
+from voicestatus.storage.media import SHA256_PATTERN, MediaStore
 
-_NAME = re.compile(r"(?P<sha>[0-9a-f]{64})\.(?P<fmt>wav|wav16)")
+_NAME = re.compile(rf"(?P<sha>{SHA256_PATTERN})\.(?P<fmt>wav|wav16)")
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 # res_http_media_cache picks the file format from Content-Type before the URL's
 # extension; "audio/wav" means 8 kHz "wav" to Asterisk, which then refuses a
 # 16 kHz file ("Unexpected frequency mismatch"). A type Asterisk does not map
 # makes it use the ".wav16" extension, i.e. its 16 kHz wav16 format.
 MEDIA_TYPES = {"wav": "audio/wav", "wav16": "audio/x-wav16"}
+
+
+def media_url(sha256: str, *, base: str = "", wideband: bool = False) -> str:
+    """Where this router serves a stored message: ``<base>/media/<sha256>.wav`` (or ``.wav16``).
+
+    The one place the address is built, for the browser (no ``base``: a path
+    on this server), for Asterisk (``base`` is ``[http] public_url``) and for
+    the doctor's probe, so none of them can drift from the route below.
+    """
+    return f"{base.rstrip('/')}/media/{sha256}.{'wav16' if wideband else 'wav'}"
 
 
 def media_router(store: MediaStore) -> APIRouter:

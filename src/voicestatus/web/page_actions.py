@@ -40,13 +40,13 @@ async def _apply(ctx: WebContext, who: Principal, ext: str, form: dict[str, str]
     action = form.get("action", "")
     actor = who.actor
     if action in ("on", "off"):
-        await ctx.desk.set_enabled(ext, action == "on", actor=actor)
+        await ctx.messages.set_enabled(ext, action == "on", actor=actor)
     elif action in ("delete", "restore"):
         status = resolve_status(ctx.config, form.get("status", "")).digit
         if action == "delete":
-            await ctx.desk.delete(ext, status, actor=actor)
+            await ctx.messages.delete(ext, status, actor=actor)
         else:
-            await ctx.desk.restore(ext, status, actor=actor)
+            await ctx.messages.restore(ext, status, actor=actor)
     elif action == "expiry":
         when = (
             None if "clear" in form else local_to_utc(form.get("expires_at", ""), form.get("tz_offset", ""))
@@ -81,8 +81,6 @@ async def _apply(ctx: WebContext, who: Principal, ext: str, form: dict[str, str]
         await ctx.pin_guard.unlock(ext, actor=actor)
     else:
         raise InvalidInput("Unknown action.")
-    if action in ("expiry", "settings"):
-        await ctx.desk.notify(ext)
     return action
 
 

@@ -3,7 +3,7 @@
 Supervisors' browsers and dashboards ask for the same first page over and
 over; building it (query, messages, play counts, serialisation) is most of
 an API request's cost. A page is reused until any message change made
-through this service (``OperatorMessages.on_change``) clears them all, or
+through this service (a ``ChangeNotifier`` listener) clears them all, or
 for at most ``ttl`` seconds, which bounds how stale a change made by another
 service instance or the command line can look.
 
@@ -84,5 +84,5 @@ class PageCache:
         self._generation += 1
 
     async def on_change(self, extension: str) -> None:
-        """``OperatorMessages`` listener: any change may show on any page."""
+        """A ``ChangeNotifier`` listener: any change may show on any page."""
         self.clear()

@@ -18,12 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from voicestatus.services.audit import Actor
+from voicestatus.services.extensions import EXTENSION_PATTERN, is_valid_extension
 from voicestatus.services.pin_guard import PinCheck
 from voicestatus.services.pins import PIN_PATTERN
 from voicestatus.web.auth import SESSION_COOKIE, Principal, check_csrf
 from voicestatus.web.context import WebContext
 from voicestatus.web.errors import TooManyAttempts
 from voicestatus.web.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
+from voicestatus.web.media import media_url
 from voicestatus.web.page_actions import add_action_routes
 from voicestatus.web.schemas import OperatorState, operator_out, operators_out
 
@@ -49,6 +51,9 @@ class Renderer:
         self.ctx = ctx
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.templates.env.globals["pin_pattern"] = PIN_PATTERN  # the one PIN rule (services/pins.py)
+        # The one extension rule (services/extensions.py)
+        self.templates.env.globals["extension_pattern"] = EXTENSION_PATTERN
+        self.templates.env.globals["media_url"] = media_url  # the one media address (web/media.py)
 
     def page(
         self, request: Request, name: str, who: Principal | None, status_code: int = 200, **values: Any
@@ -169,7 +174,7 @@ def pages_router(ctx: WebContext) -> APIRouter:
 
     @router.get("/operators/")
     async def open_extension(ext: str = "") -> Response:
-        target = f"/operators/{ext}" if ext.isdigit() and ext.isascii() and len(ext) <= 20 else "/"
+        target = f"/operators/{ext}" if is_valid_extension(ext) else "/"
         return RedirectResponse(target, status_code=303)
 
     @router.get("/operators/{ext}")

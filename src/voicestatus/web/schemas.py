@@ -19,6 +19,7 @@ from voicestatus.services.operators import OperatorView
 from voicestatus.services.pin_guard import PinGuard
 from voicestatus.services.pins import PIN_PATTERN
 from voicestatus.web.errors import NotFound
+from voicestatus.web.media import media_url
 
 OperatorState = Literal["active", "expired", "none"]
 Pin = Annotated[str, Field(pattern=f"^{PIN_PATTERN}$")]
@@ -185,7 +186,7 @@ def _message_out(config: Config, view: MessageView, stats: PlayStats) -> Message
         created_at=view.created_at,
         created_by=view.created_by,
         audio_url=f"/api/v1/operators/{view.extension}/messages/{view.status}",
-        media_url=f"/media/{view.sha256}.wav",
+        media_url=media_url(view.sha256),
         play_count=stats.count,
         last_played_at=stats.last_played_at,
     )

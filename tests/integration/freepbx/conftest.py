@@ -37,10 +37,10 @@ def fwconsole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fwconsole:
     """A fake ``fwconsole`` first on PATH that records its calls."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = Fwconsole(tmp_path / "fwconsole.log", tmp_path / "fwconsole.status")
+    fake = Fwconsole(tmp_path / "fwconsole.log", tmp_path / "fwconsole.status", tmp_path / "fwconsole.pid")
     fake.fail_with(0)
     script = bin_dir / "fwconsole"
-    script.write_text(FWCONSOLE.format(log=fake.log, status=fake.status))
+    script.write_text(FWCONSOLE.format(log=fake.log, status=fake.status, pidfile=fake.pidfile))
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
     return fake
@@ -52,6 +52,8 @@ def vs_config(tmp_path: Path, freepbx_db: MariaDB) -> Path:
     path.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path / "vs.db"}"\n'
         f'[media]\ndir = "{tmp_path / "media"}"\n'
+        # The seeded 205 and 300 count as operators here; test_freepbx_adoption.py checks the refusal.
+        '[operators]\npattern = "_1XX,205,300"\n'
         f'[freepbx]\ndatabase_url = "{freepbx_db.url}"\nreload_command = "fwconsole reload"\n'
     )
     return path

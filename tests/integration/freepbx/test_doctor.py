@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import support
 from mariadb_server import MariaDB
 from voicestatus.app import Service
 from voicestatus.asterisk.dialplan import render_dialplan
@@ -90,18 +91,13 @@ async def prepared(service_config: Config) -> Config:
 @pytest.fixture
 async def running(prepared: Config) -> AsyncIterator[Service]:
     """The service itself, up and connected to the sandbox Asterisk."""
-    service = Service(prepared)
-    await service.start()
-    try:
-        await service.events.wait_connected(15)
+    async with support.running(prepared) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def _publish(service: Service, extension: str) -> None:
-    audio = await service.desk.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
-    await service.desk.publish(extension, 1, audio, actor=Actor("admin", "tests"))
+    audio = await service.messages.process_upload(encode_wav(tone(600, 1.0).samples, 8000))
+    await service.messages.publish(extension, 1, audio, actor=Actor("admin", "tests"))
 
 
 async def test_all_green_with_the_service_running(
@@ -206,7 +202,7 @@ async def test_only_operators_with_a_message_fail_the_freepbx_check(
     assert "without a message" in freepbx["detail"]
     assert freepbx["fix"].startswith("voicestatus freepbx apply --extensions 102;")
 
-    await running.desk.delete("102", 1, actor=Actor("admin", "tests"))
+    await running.messages.delete("102", 1, actor=Actor("admin", "tests"))
     code, checks = await _doctor(config)
     assert code == 0, _show(checks)
     freepbx = checks["freepbx"]

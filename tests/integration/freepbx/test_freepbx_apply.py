@@ -179,7 +179,8 @@ def test_credentials_from_freepbx_conf(
 
 def _minimal_config(tmp_path: Path) -> Path:
     path = tmp_path / "minimal.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "vs.db"}"\n')
+    database = f'[database]\nurl = "sqlite:///{tmp_path / "vs.db"}"\n'
+    path.write_text(database + '[operators]\npattern = "_1XX,300"\n')
     return path
 
 

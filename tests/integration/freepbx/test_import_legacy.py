@@ -1,4 +1,4 @@
-"""``voicestatus import-legacy`` on the real sandbox: a seed-article PBX taken over."""
+"""``voicestatus import-legacy`` on the real sandbox: a legacy installation taken over."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from voicestatus.app import Service
+from support import running
 from voicestatus.asterisk.driver import CallDriver
 from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.analysis import detect_tones, tone
@@ -86,10 +86,7 @@ async def test_import_keeps_state_is_idempotent_and_callers_hear_it(
     assert "101: skipped (already imported)" in again.output
     assert "0 message(s) imported" in again.output
 
-    service = Service(service_config)
-    await service.start()
-    try:
-        await service.events.wait_connected(15)
+    async with running(service_config) as service:
         assert await service.messages.playable("101") is not None
         assert await service.messages.playable("102") is None, "a false flag imports the message switched off"
         assert await service.messages.current("102", 1) is not None
@@ -100,8 +97,6 @@ async def test_import_keeps_state_is_idempotent_and_callers_hear_it(
         assert tones[600] > 1.0, f"the caller hears the imported message: {tones}"
         entries, _ = await service.audit.list(extension="101")
         assert any(e.actor == "cli:import-legacy" and e.action == "message.accept" for e in entries)
-    finally:
-        await service.stop()
 
 
 async def test_import_from_astdb_file(

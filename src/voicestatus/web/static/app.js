@@ -39,8 +39,10 @@ function openExtension() {
   if (!form) return;
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const ext = form.querySelector("input").value.trim();
-    if (/^[0-9]{1,20}$/.test(ext)) window.location.href = "/operators/" + ext;
+    const input = form.querySelector("input");
+    const ext = input.value.trim();
+    // The input's pattern is the server's extension rule (services/extensions.py).
+    if (new RegExp("^(?:" + input.pattern + ")$").test(ext)) window.location.href = "/operators/" + ext;
   });
 }
 
