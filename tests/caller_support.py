@@ -11,15 +11,15 @@ from support import wait_until
 from voicestatus.app import Service
 from voicestatus.ari.models import StasisStart
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.asterisk.driver import CallDriver, DriverCall
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import concat, tone
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageView
+from voicestatus_dev.analysis import concat, tone
+from voicestatus_dev.driver import CallDriver, DriverCall
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 MARKER_HZ = 1400
 BODY_HZ = 600

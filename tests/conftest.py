@@ -16,9 +16,9 @@ from hypothesis.database import InMemoryExampleDatabase
 
 from support import free_port, running
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.config import Config, config_from_dict
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 SANDBOX_NAME = os.environ.get("VOICESTATUS_TEST_SANDBOX", "pytest")
 

@@ -18,8 +18,6 @@ import pyloudnorm
 
 from support import wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver, DriverCall
-from voicestatus.audio.analysis import detect_tones, tone
 from voicestatus.audio.decode import read_wav
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
@@ -27,6 +25,8 @@ from voicestatus.flows import prompts
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageView
+from voicestatus_dev.analysis import detect_tones, tone
+from voicestatus_dev.driver import CallDriver, DriverCall
 
 MENU = "voicestatus-menu"
 ADMIN = Actor("admin", "test")

@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from support import free_port
 from voicestatus.storage import Database, driver_url
-from voicestatus.storage.testing import TEST_DATABASE_URL_ENV, fresh_database
+from voicestatus_dev.testing import TEST_DATABASE_URL_ENV, fresh_database
 
 START_TIMEOUT = 30.0
 STALE_AFTER = 3600.0

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 
 @pytest.fixture

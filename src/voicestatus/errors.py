@@ -19,7 +19,7 @@ so the CLI and the HTTP layer can turn it into a clear message with a stable
         └── AmiActionError          Asterisk answered an action with an error
 
 Feature modules add narrower leaves of their own (``audio.errors``,
-``asterisk.sandbox_errors``, ``services.operators.UnknownOperator``, ...),
+``voicestatus_dev.sandbox.errors``, ``services.operators.UnknownOperator``, ...),
 each with a kebab-case ``error_id``.
 """
 

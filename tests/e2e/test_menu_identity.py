@@ -17,8 +17,8 @@ from menu_support import ADMIN, seed_message
 from softphone import Softphone
 from support import wait_activity, wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.flows import prompts
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

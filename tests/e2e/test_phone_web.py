@@ -11,11 +11,11 @@ from menu_support import trusting_caller_id
 from support import wait_activity
 from voicestatus.app import Service
 from voicestatus.ari.models import StasisStart
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.audio.analysis import detect_tones, tone
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.services.audit import Actor
+from voicestatus_dev.analysis import detect_tones, tone
+from voicestatus_dev.driver import CallDriver
 from web_support import PASSWORD, login_session, wait_for_async
 
 pytestmark = pytest.mark.asterisk

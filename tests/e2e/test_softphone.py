@@ -20,13 +20,13 @@ from softphone import Softphone
 from support import wait_activity, wait_until
 from voicestatus.app import Service
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import concat, detect_tones, first_sound_at, silence, silence_ratio, tone
 from voicestatus.audio.decode import read_wav
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.flows import prompts
+from voicestatus_dev.analysis import concat, detect_tones, first_sound_at, silence, silence_ratio, tone
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 log = logging.getLogger(__name__)

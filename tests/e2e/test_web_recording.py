@@ -17,9 +17,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from browser_support import CHROMIUM, CHROMIUM_ARGS
 from support import free_port
-from voicestatus.audio.analysis import concat, detect_tones, silence, tone
 from voicestatus.audio.decode import read_wav
 from voicestatus.audio.wav import encode_wav
+from voicestatus_dev.analysis import concat, detect_tones, silence, tone
 from web_support import PASSWORD, Web, start_web, web_config
 
 MIC_TONE_HZ = 700.0

@@ -8,7 +8,7 @@ import pytest
 
 from voicestatus.asterisk.ami import AmiAuthError, AmiClient
 from voicestatus.asterisk.dialplan_text import MENU_CONTEXT
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

@@ -19,11 +19,11 @@ from voicestatus.ari.models import (
     RecordingFinished,
     StasisStart,
 )
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import detect_tones, tone
 from voicestatus.audio.decode import read_wav
 from voicestatus.errors import AriAuthError, AriNotFound
+from voicestatus_dev.analysis import detect_tones, tone
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

@@ -10,8 +10,8 @@ import pytest
 
 from voicestatus.ari.client import AriClient
 from voicestatus.ari.events import EventStream
-from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.errors import AriNotFound, AriUnreachable
+from voicestatus_dev.sandbox import SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

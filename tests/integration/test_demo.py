@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from support import free_port
-from voicestatus.asterisk.sandbox import Sandbox
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 

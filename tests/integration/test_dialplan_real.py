@@ -7,8 +7,8 @@ import re
 import pytest
 
 from voicestatus.asterisk.dialplan import TARGETS, Target, render_dialplan
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.config import Config
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

@@ -11,9 +11,9 @@ from support import wait_until
 from voicestatus.ari.client import AriClient
 from voicestatus.ari.events import EventStream
 from voicestatus.ari.models import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
-from voicestatus.asterisk.driver import CallDriver, DriverCall
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import detect_tones, tone
+from voicestatus_dev.analysis import detect_tones, tone
+from voicestatus_dev.driver import CallDriver, DriverCall
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

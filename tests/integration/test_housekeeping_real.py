@@ -15,14 +15,14 @@ from sqlalchemy import update
 
 from caller_support import BODY_HZ, astdb, colocated, dial, heard, publish
 from support import running, wait_until
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import detect_tones, silence_ratio, tone
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.services.audit import Actor
 from voicestatus.services.clock import utcnow
 from voicestatus.storage.models import Message
+from voicestatus_dev.analysis import detect_tones, silence_ratio, tone
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

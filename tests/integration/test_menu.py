@@ -29,10 +29,10 @@ from menu_support import (
 )
 from support import running, wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.audio.analysis import detect_tones, silence, tone
 from voicestatus.config import Config, Status
 from voicestatus.flows import prompts
+from voicestatus_dev.analysis import detect_tones, silence, tone
+from voicestatus_dev.driver import CallDriver
 
 pytestmark = pytest.mark.asterisk
 

@@ -10,11 +10,11 @@ from menu_support import dial_menu, trusting_caller_id, wait_heard
 from support import wait_until
 from voicestatus.app import Service
 from voicestatus.asterisk import sounds
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import rms_dbfs
 from voicestatus.config import Config
 from voicestatus.flows import prompts
+from voicestatus_dev.analysis import rms_dbfs
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

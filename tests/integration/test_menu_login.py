@@ -19,10 +19,10 @@ from menu_support import (
 )
 from support import wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver, DriverCall
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.config import Config
 from voicestatus.flows import prompts
+from voicestatus_dev.driver import CallDriver, DriverCall
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

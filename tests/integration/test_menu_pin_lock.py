@@ -19,10 +19,10 @@ import pytest
 from menu_support import ADMIN, dial_menu, leave, wait_heard
 from support import wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver
 from voicestatus.flows import prompts
 from voicestatus.services.audit import Actor
 from voicestatus.services.pins import PIN_MAX_DIGITS
+from voicestatus_dev.driver import CallDriver
 from web_support import PASSWORD, login_session
 
 pytestmark = pytest.mark.asterisk

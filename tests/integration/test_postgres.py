@@ -28,7 +28,7 @@ from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage import Database, current_revision, head_revision
 from voicestatus.storage.database import _PG_MIGRATION_LOCK
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 TABLES = {

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from support import wait_until_blocking
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.asterisk.sandbox_build import mounts_under
-from voicestatus.asterisk.sandbox_errors import SandboxPortInUse
-from voicestatus.asterisk.sandbox_proc import chroot_pids
-from voicestatus.asterisk.sandbox_state import load_state, port_is_free, save_state
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
+from voicestatus_dev.sandbox.build import mounts_under
+from voicestatus_dev.sandbox.errors import SandboxPortInUse
+from voicestatus_dev.sandbox.proc import chroot_pids
+from voicestatus_dev.sandbox.state import load_state, port_is_free, save_state
 
 pytestmark = pytest.mark.asterisk
 

@@ -22,11 +22,11 @@ from caller_support import (
 )
 from support import running
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.audio.analysis import detect_tones, silence_ratio
 from voicestatus.config import Config, ReasonConfig, config_from_dict
 from voicestatus.services.audit import Actor
+from voicestatus_dev.analysis import detect_tones, silence_ratio
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 

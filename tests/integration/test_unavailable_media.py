@@ -8,10 +8,10 @@ import pytest
 from caller_support import BODY_HZ, MARKER_HZ, publish
 from support import running
 from voicestatus.ari.models import StasisStart
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.audio.analysis import detect_tones
 from voicestatus.config import Config
+from voicestatus_dev.analysis import detect_tones
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 

@@ -21,11 +21,11 @@ from caller_support import (
     publish,
 )
 from support import running, wait_until
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import detect_tones, silence_ratio
 from voicestatus.config import Config
 from voicestatus.services.audit import Actor
+from voicestatus_dev.analysis import detect_tones, silence_ratio
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

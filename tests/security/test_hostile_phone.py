@@ -30,15 +30,15 @@ from caller_support import heard
 from hostile_support import State, db_rows, files_under, is_database_file, report, state_changes, tally
 from support import running, wait_until
 from voicestatus.app import Service
-from voicestatus.asterisk.driver import CallDriver, DriverCall
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.audio.analysis import silence_ratio, tone
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.flows import prompts
 from voicestatus.flows.session import CallSession
 from voicestatus.services.audit import Actor
+from voicestatus_dev.analysis import silence_ratio, tone
+from voicestatus_dev.driver import CallDriver, DriverCall
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 

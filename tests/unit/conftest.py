@@ -14,7 +14,7 @@ import pytest
 
 from service_fixtures import clock, messages, ops
 from voicestatus.storage import Database
-from voicestatus.storage.testing import fresh_database
+from voicestatus_dev.testing import fresh_database
 
 __all__ = ["clock", "db", "messages", "ops"]
 

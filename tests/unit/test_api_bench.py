@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from voicestatus.bench.api_bench import run_api_bench
+from voicestatus_dev.bench.api_bench import run_api_bench
 
 PAGE = json.dumps({"items": [{"extension": str(100000 + n)} for n in range(100)], "total": 10001}).encode()
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voicestatus.audio import Pcm
-from voicestatus.audio.analysis import (
+from voicestatus_dev.analysis import (
     concat,
     detect_tones,
     first_sound_at,

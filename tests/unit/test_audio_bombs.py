@@ -28,7 +28,7 @@ import pytest
 
 from bomb_support import flac_8ch_384k, silence, wav_header
 from voicestatus.audio import AudioTooLong, Pcm, UndecodableAudio, decode_audio, read_wav
-from voicestatus.audio.analysis import tone
+from voicestatus_dev.analysis import tone
 
 
 def test_eight_channels_at_384k_stop_decoding_at_the_work_limit() -> None:

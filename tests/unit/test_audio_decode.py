@@ -23,7 +23,7 @@ from voicestatus.audio import (
     encode_wav,
     read_wav,
 )
-from voicestatus.audio.analysis import rms_dbfs, tone
+from voicestatus_dev.analysis import rms_dbfs, tone
 
 
 def encode(pcm: Pcm, fmt: str, codec: str, *, channels: int = 1) -> bytes:

@@ -23,8 +23,8 @@ from voicestatus.audio import (
     process_recording,
     read_wav,
 )
-from voicestatus.audio.analysis import concat, first_sound_at, silence, tone, tone_segments
 from voicestatus.config import Config
+from voicestatus_dev.analysis import concat, first_sound_at, silence, tone, tone_segments
 
 SETTINGS = ProcessingSettings()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from voicestatus.bench.report import Report
-from voicestatus.bench.stats import CallSample, Resources, summarise
+from voicestatus_dev.bench.report import Report
+from voicestatus_dev.bench.stats import CallSample, Resources, summarise
 
 
 def _report(b_ms: float, *, service_cpu_s: float = 0.01) -> Report:

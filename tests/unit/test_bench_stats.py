@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from voicestatus.bench.load import _Call, sample
-from voicestatus.bench.procstat import cpu_seconds, rss_kb
-from voicestatus.bench.stats import CallSample, RateResult, Resources, capacity, percentile, summarise
+from voicestatus_dev.bench.load import _Call, sample
+from voicestatus_dev.bench.procstat import cpu_seconds, rss_kb
+from voicestatus_dev.bench.stats import CallSample, RateResult, Resources, capacity, percentile, summarise
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -25,7 +25,7 @@ from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage import Database, repository
 from voicestatus.storage.media import FORMATS, MediaStore
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 SHA_A, SHA_B, SHA_C, SHA_D = "a" * 64, "b" * 64, "c" * 64, "d" * 64

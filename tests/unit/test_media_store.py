@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from voicestatus.audio import ProcessedAudio, encode_wav
-from voicestatus.audio.analysis import tone
 from voicestatus.errors import InvalidInput
 from voicestatus.storage.media import MediaNotFound, MediaStore, MediaStoreError
+from voicestatus_dev.analysis import tone
 
 
 def message(freq: float = 1000, seconds: float = 1.0) -> ProcessedAudio:

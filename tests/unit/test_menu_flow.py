@@ -20,7 +20,6 @@ from argon2 import PasswordHasher
 from support import wait_until
 from unit.fake_ari import FakeAri, press
 from voicestatus.ari.models import CallerId, Channel
-from voicestatus.audio.analysis import tone
 from voicestatus.audio.process import ProcessingSettings
 from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config, Status
@@ -32,8 +31,9 @@ from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinGuard
 from voicestatus.storage.media import MediaStore
-from voicestatus.storage.testing import fresh_database, url_for_tests
 from voicestatus.web.media import media_url
+from voicestatus_dev.analysis import tone
+from voicestatus_dev.testing import fresh_database, url_for_tests
 
 ADMIN = Actor("admin", "test")
 

@@ -15,7 +15,7 @@ from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.pin_guard import PinCheck, PinGuard
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "test")
 PHONE = Actor("phone", "PJSIP/102-00000001")

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voicestatus.audio.analysis import tone
 from voicestatus.audio.wav import encode_wav
 from voicestatus.cli import main
 from voicestatus.safe_files import UnsafeFile, atomic_replace, read_regular
+from voicestatus_dev.analysis import tone
 
 NOBODY = pwd.getpwnam("nobody")
 CLI_TIMEOUT = 60

@@ -12,22 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from voicestatus.asterisk import sandbox_build
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.asterisk.sandbox_conf import (
+from voicestatus.errors import SandboxError
+from voicestatus_dev.sandbox import Sandbox
+from voicestatus_dev.sandbox import build as sandbox_build
+from voicestatus_dev.sandbox.conf import (
     NOLOAD_MODULES,
     PHONE_EXTENSIONS,
     InstanceLayout,
     SipAccount,
     instance_files,
 )
-from voicestatus.asterisk.sandbox_errors import (
+from voicestatus_dev.sandbox.errors import (
     SandboxMirrorUnreachable,
     SandboxPortInUse,
     SandboxToolMissing,
 )
-from voicestatus.asterisk.sandbox_state import PortRequest, allocate
-from voicestatus.errors import SandboxError
+from voicestatus_dev.sandbox.state import PortRequest, allocate
 
 LAYOUT = InstanceLayout(
     base="/srv/voicestatus/t1",

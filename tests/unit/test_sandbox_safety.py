@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from voicestatus.asterisk import sandbox_build
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.asterisk.sandbox_build import mounts_under
-from voicestatus.asterisk.sandbox_errors import SandboxToolMissing, SandboxUnsafeCache
+from voicestatus_dev.sandbox import Sandbox
+from voicestatus_dev.sandbox import build as sandbox_build
+from voicestatus_dev.sandbox.build import mounts_under
+from voicestatus_dev.sandbox.errors import SandboxToolMissing, SandboxUnsafeCache
 
 NOBODY = pwd.getpwnam("nobody")
 

@@ -9,7 +9,7 @@ import pytest
 from voicestatus.errors import InvalidInput
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 
 @pytest.fixture

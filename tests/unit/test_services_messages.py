@@ -12,7 +12,7 @@ from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService, UnknownOperator
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 PHONE = Actor("phone", "PJSIP/101-0000001a")
 ADMIN = Actor("admin", "alice")

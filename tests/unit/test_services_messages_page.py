@@ -11,7 +11,7 @@ from voicestatus.services.audit import Actor
 from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 

@@ -14,7 +14,7 @@ from voicestatus.services.messages import MessageService
 from voicestatus.services.operators import OperatorService, OperatorView, UnknownOperator
 from voicestatus.storage import Database
 from voicestatus.storage.models import Operator
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 SHA = "ab" * 32

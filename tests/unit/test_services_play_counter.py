@@ -10,7 +10,7 @@ from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.play_counter import PendingPlays, PlayCounter
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 

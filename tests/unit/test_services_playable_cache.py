@@ -12,7 +12,7 @@ from voicestatus.services.messages import MessageService, MessageView
 from voicestatus.services.operators import OperatorService
 from voicestatus.services.playable_cache import PlayableCache
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 ADMIN = Actor("admin", "alice")
 SHA_A, SHA_B = "a" * 64, "b" * 64

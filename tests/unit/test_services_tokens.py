@@ -13,7 +13,7 @@ from voicestatus.services.accounts import AccountService, UnknownAdmin
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.services.tokens import TokenAdmin, UnknownToken
 from voicestatus.storage import Database
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 CLI = Actor("cli", "root")
 

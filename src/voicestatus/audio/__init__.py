@@ -1,9 +1,9 @@
-"""Audio: decode uploads and recordings, trim and normalise them, and listen to them in tests.
+"""Audio: decode uploads and recordings, trim and normalise them.
 
 The public names are re-exported here; the modules behind them are
 ``decode`` (bytes to :class:`Pcm`), ``process`` (accepting a recording),
-``wav`` (the canonical WAV bytes), ``loudness`` (BS.1770) and ``analysis``
-(tone and level detection for tests).
+``wav`` (the canonical WAV bytes) and ``loudness`` (BS.1770). Tone and
+level detection for tests is ``voicestatus_dev.analysis``: it is not shipped.
 """
 
 from __future__ import annotations

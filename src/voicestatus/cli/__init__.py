@@ -17,8 +17,6 @@ from voicestatus import __version__
 # `voicestatus --help` stays fast and one broken extra does not break all.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("voicestatus.cli.serve", "serve"),
-    "demo": ("voicestatus.cli.demo", "demo"),
-    "sandbox": ("voicestatus.cli.sandbox", "sandbox"),
     "dialplan": ("voicestatus.cli.dialplan", "dialplan"),
     "admin": ("voicestatus.cli.admin", "admin"),
     "operators": ("voicestatus.cli.operators", "operators"),
@@ -26,14 +24,32 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "import-legacy": ("voicestatus.cli.import_legacy", "import_legacy"),
     "doctor": ("voicestatus.cli.doctor", "doctor"),
     "install": ("voicestatus.cli.install", "install"),
-    "bench": ("voicestatus.cli.bench", "bench"),
     "purge": ("voicestatus.cli.purge", "purge"),
 }
 
+# The development tooling (`demo`, `sandbox`, `bench`) is a separate package
+# that only a dev install has: the wheel production hosts install leaves it
+# out. Looked up by name, never imported as a dependency, so the product does
+# not depend on it; when present it adds its commands to the table above.
+_DEV_PACKAGE = "voicestatus_dev.cli"
+
+
+def _dev_commands() -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+    try:
+        dev = importlib.import_module(_DEV_PACKAGE)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("voicestatus_dev", _DEV_PACKAGE):
+            raise
+        return {}, frozenset()
+    return dict(dev.COMMANDS), frozenset(dev.SERVICE_COMMANDS)
+
+
+_DEV_COMMANDS, _DEV_SERVICE_COMMANDS = _dev_commands()
+_COMMANDS.update(_DEV_COMMANDS)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Long-running commands whose log is their output (journald keeps it).
-_SERVICE_COMMANDS = frozenset({"serve", "demo"})
+_SERVICE_COMMANDS = frozenset({"serve"}) | _DEV_SERVICE_COMMANDS
 
 
 class _LazyGroup(click.Group):

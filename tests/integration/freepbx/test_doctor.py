@@ -17,13 +17,13 @@ import support
 from mariadb_server import MariaDB
 from voicestatus.app import Service
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.asterisk.sandbox import Sandbox, SandboxError, SandboxInfo
-from voicestatus.audio.analysis import tone
 from voicestatus.audio.wav import encode_wav
 from voicestatus.cli import main
 from voicestatus.config import Config
 from voicestatus.services.audit import Actor
 from voicestatus.storage.database import migrate
+from voicestatus_dev.analysis import tone
+from voicestatus_dev.sandbox import Sandbox, SandboxError, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

@@ -23,10 +23,10 @@ from click.testing import CliRunner, Result
 
 from freepbx_support import SEED, Fwconsole
 from mariadb_server import MariaDB
-from voicestatus.audio.analysis import tone
 from voicestatus.audio.wav import encode_wav
 from voicestatus.cli import main
 from voicestatus.freepbx import reload as reload_module
+from voicestatus_dev.analysis import tone
 
 DEST = "voicestatus-unavailable,s,1"
 ALL = (DEST, DEST, DEST)

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from support import running
-from voicestatus.asterisk.driver import CallDriver
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
-from voicestatus.audio.analysis import detect_tones, tone
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.wav import encode_wav
 from voicestatus.cli import main
 from voicestatus.config import Config
+from voicestatus_dev.analysis import detect_tones, tone
+from voicestatus_dev.driver import CallDriver
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 pytestmark = pytest.mark.asterisk
 

@@ -10,7 +10,7 @@ from voicestatus.services.changes import ChangeFeed
 from voicestatus.services.operators import OperatorService
 from voicestatus.storage import Database
 from voicestatus.storage.models import AuditLog
-from voicestatus.storage.testing import ManualClock
+from voicestatus_dev.testing import ManualClock
 
 
 async def test_feed_finds_an_entry_committed_after_a_later_one(db: Database, clock: ManualClock) -> None:

@@ -29,7 +29,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from voicestatus.bench.stats import CallSample
+from voicestatus_dev.bench.stats import CallSample
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from voicestatus.asterisk.sandbox_errors import (
+from voicestatus.safe_files import find_untrusted
+from voicestatus_dev.sandbox.errors import (
     SandboxBuildFailed,
     SandboxMirrorUnreachable,
     SandboxNeedsRoot,
     SandboxToolMissing,
     SandboxUnsafeCache,
 )
-from voicestatus.safe_files import find_untrusted
 
 logger = logging.getLogger(__name__)
 

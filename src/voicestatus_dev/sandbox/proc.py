@@ -17,9 +17,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from voicestatus.asterisk.sandbox_build import mounts_under
-from voicestatus.asterisk.sandbox_errors import SandboxNotRunning, SandboxStartFailed
 from voicestatus.errors import SandboxError
+from voicestatus_dev.sandbox.build import mounts_under
+from voicestatus_dev.sandbox.errors import SandboxNotRunning, SandboxStartFailed
 
 _SPAWN = 'echo $$ > "$1"; shift; exec "$@"'
 

@@ -8,7 +8,7 @@ which is why the instance writer stores them mode 0600.
 
 from __future__ import annotations
 
-from voicestatus.asterisk.sandbox_layout import LOOPBACK, InstanceLayout
+from voicestatus_dev.sandbox.layout import LOOPBACK, InstanceLayout
 
 
 def http_conf(lay: InstanceLayout) -> str:

@@ -21,11 +21,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
-from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.audio.process import ProcessedAudio
 from voicestatus.config import Config, load_config
 from voicestatus.services.audit import Actor
 from voicestatus.storage.models import Operator
+from voicestatus_dev.sandbox import SandboxInfo
 
 ACTOR = Actor("cli", "bench")
 # Counted as failed calls when they move during a run.

@@ -6,8 +6,8 @@ reads the distribution's sample configs. The functions are pure (text in,
 text out) so the unit tests can check them without root or a chroot.
 
 ``instance_files`` is the entry point and lists every file an instance gets.
-The process-level files are rendered in ``sandbox_conf_core``, the
-loopback-only listeners in ``sandbox_conf_net``; the dialplan skeleton and
+The process-level files are rendered in ``conf_core``, the
+loopback-only listeners in ``conf_net``; the dialplan skeleton and
 voicemail boxes the tests dial into are here.
 """
 
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from voicestatus.asterisk.sandbox_conf_core import (
+from voicestatus_dev.sandbox.conf_core import (
     NOLOAD_MODULES,
     asterisk_conf,
     indications_conf,
     logger_conf,
     modules_conf,
 )
-from voicestatus.asterisk.sandbox_conf_net import ari_conf, http_conf, manager_conf, pjsip_conf, rtp_conf
-from voicestatus.asterisk.sandbox_layout import (
+from voicestatus_dev.sandbox.conf_net import ari_conf, http_conf, manager_conf, pjsip_conf, rtp_conf
+from voicestatus_dev.sandbox.layout import (
     PHONE_EXTENSIONS,
     RTP_PORTS_PER_INSTANCE,
     InstanceLayout,

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from voicestatus.asterisk.sandbox import SandboxInfo
 from voicestatus.config import (
     AriConfig,
     Config,
@@ -28,6 +27,7 @@ from voicestatus.errors import VoiceStatusError
 from voicestatus.services.accounts import AccountService, UnknownAdmin
 from voicestatus.services.audit import Actor, AuditService
 from voicestatus.storage.database import Database
+from voicestatus_dev.sandbox import SandboxInfo
 
 
 def demo_config(base: Config, info: SandboxInfo, *, listen: str, state_dir: Path) -> Config:
@@ -65,7 +65,7 @@ def demo(name: str, listen: str, state_dir: Path, keep_sandbox: bool) -> None:
     """Run Asterisk (sandbox) and the service together on this machine."""
     from voicestatus.app import run
     from voicestatus.asterisk.dialplan import render_dialplan
-    from voicestatus.asterisk.sandbox import Sandbox
+    from voicestatus_dev.sandbox import Sandbox
 
     # Until the service installs its own handlers, SIGTERM must still unwind
     # through the `finally` below, which stops the sandbox it started.

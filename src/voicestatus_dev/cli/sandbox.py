@@ -1,6 +1,6 @@
 """``voicestatus sandbox``: a real Asterisk on loopback for trying the product.
 
-Thin over ``voicestatus.asterisk.sandbox``: the commands only parse options,
+Thin over ``voicestatus_dev.sandbox``: the commands only parse options,
 call the API and print what a person needs to point a softphone or the
 service at the sandbox.
 """
@@ -11,8 +11,8 @@ import json
 
 import click
 
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.errors import VoiceStatusError
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 _name_option = click.option("--name", default="default", show_default=True, help="Sandbox instance name.")
 

@@ -5,12 +5,12 @@ the shared chroot, ``modules.conf`` keeps out the modules a loopback test PBX
 does not need, ``logger.conf`` writes the ``messages.log`` that start-up
 failures are reported from, and ``indications.conf`` sets the tones callers
 hear. None of them opens a port; the network-facing files are in
-``sandbox_conf_net``.
+``conf_net``.
 """
 
 from __future__ import annotations
 
-from voicestatus.asterisk.sandbox_layout import InstanceLayout
+from voicestatus_dev.sandbox.layout import InstanceLayout
 
 # Modules a loopback test PBX does not need: hardware and legacy channel
 # drivers, database and accounting backends, and anything that opens a

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from voicestatus.bench.stats import percentile
+from voicestatus_dev.bench.stats import percentile
 
 PATH = "/api/v1/operators"
 

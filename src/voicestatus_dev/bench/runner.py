@@ -23,16 +23,16 @@ import httpx
 
 from voicestatus import __version__
 from voicestatus.asterisk.dialplan import render_dialplan
-from voicestatus.asterisk.sandbox import Sandbox
-from voicestatus.bench import paths
-from voicestatus.bench.api_bench import run_api_bench
-from voicestatus.bench.audio_bench import run_audio_bench
-from voicestatus.bench.load import LoadGenerator
-from voicestatus.bench.procstat import cpu_seconds, machine, rss_kb
-from voicestatus.bench.report import Report
-from voicestatus.bench.service import ServiceProcess, prepare_data, write_config
-from voicestatus.bench.stats import RateResult, Resources, summarise
 from voicestatus.config import Config
+from voicestatus_dev.bench import paths
+from voicestatus_dev.bench.api_bench import run_api_bench
+from voicestatus_dev.bench.audio_bench import run_audio_bench
+from voicestatus_dev.bench.load import LoadGenerator
+from voicestatus_dev.bench.procstat import cpu_seconds, machine, rss_kb
+from voicestatus_dev.bench.report import Report
+from voicestatus_dev.bench.service import ServiceProcess, prepare_data, write_config
+from voicestatus_dev.bench.stats import RateResult, Resources, summarise
+from voicestatus_dev.sandbox import Sandbox
 
 Progress = Callable[[str], None]
 

@@ -17,8 +17,8 @@ import socket
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from voicestatus.asterisk.sandbox_errors import SandboxPortInUse
-from voicestatus.asterisk.sandbox_layout import PHONE_EXTENSIONS, RTP_PORTS_PER_INSTANCE
+from voicestatus_dev.sandbox.errors import SandboxPortInUse
+from voicestatus_dev.sandbox.layout import PHONE_EXTENSIONS, RTP_PORTS_PER_INSTANCE
 
 DEFAULT_NAME = "default"
 DEFAULT_HTTP_PORT = 18088

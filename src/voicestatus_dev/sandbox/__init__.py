@@ -2,7 +2,7 @@
 
 The product's promise is "works against a real Asterisk", and these hosts
 have no Asterisk package, so the sandbox runs one from a cached Debian
-chroot (see ``sandbox_build``). Several named instances share that chroot;
+chroot (see ``build``). Several named instances share that chroot;
 each has its own config, spool, database, logs and ports under
 ``/srv/voicestatus/<name>`` inside it, so tests can run two PBXs side by side
 and the demo can keep its own. Everything listens on 127.0.0.1 only.
@@ -18,8 +18,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from voicestatus.asterisk import sandbox_proc as proc
-from voicestatus.asterisk.sandbox_build import (
+from voicestatus.errors import SandboxError
+from voicestatus_dev.sandbox import proc
+from voicestatus_dev.sandbox.build import (
     cache_dir,
     check_cache,
     chroot_home,
@@ -28,23 +29,22 @@ from voicestatus.asterisk.sandbox_build import (
     module_dir,
     require_root,
 )
-from voicestatus.asterisk.sandbox_conf import instance_files
-from voicestatus.asterisk.sandbox_errors import SandboxNotRunning, SandboxPortInUse
-from voicestatus.asterisk.sandbox_info import USERNAME, SandboxInfo, describe, layout
-from voicestatus.asterisk.sandbox_instance import (
+from voicestatus_dev.sandbox.conf import instance_files
+from voicestatus_dev.sandbox.errors import SandboxNotRunning, SandboxPortInUse
+from voicestatus_dev.sandbox.info import USERNAME, SandboxInfo, describe, layout
+from voicestatus_dev.sandbox.instance import (
     INSTANCES_DIR,
     prepare_instance,
     write_atomic,
 )
-from voicestatus.asterisk.sandbox_layout import SipAccount
-from voicestatus.asterisk.sandbox_state import (
+from voicestatus_dev.sandbox.layout import SipAccount
+from voicestatus_dev.sandbox.state import (
     InstanceState,
     PortRequest,
     allocate,
     load_state,
     save_state,
 )
-from voicestatus.errors import SandboxError
 
 __all__ = ["Sandbox", "SandboxError", "SandboxInfo", "SipAccount"]
 

@@ -9,7 +9,7 @@ long audio processing takes and how fast the operator list API answers.
 
 from __future__ import annotations
 
-from voicestatus.bench.report import Report
-from voicestatus.bench.runner import BenchOptions, run_bench
+from voicestatus_dev.bench.report import Report
+from voicestatus_dev.bench.runner import BenchOptions, run_bench
 
 __all__ = ["BenchOptions", "Report", "run_bench"]

@@ -1,8 +1,8 @@
 """The benchmark's verdicts, as a table for people and JSON for the record.
 
 Every target from the benchmark's brief is checked here against the
-measured numbers, so the printed table, ``bench/results.json`` and the
-README all say the same thing.
+measured numbers, so the printed table, ``results.json`` and the
+README (both beside this module) all say the same thing.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from voicestatus.bench.stats import RateResult, capacity, difference
+from voicestatus_dev.bench.stats import RateResult, capacity, difference
 
 REFERENCE_RATE = 50
 TARGETS = {

@@ -1,6 +1,6 @@
 """The facts about one sandbox instance that its config files are written from.
 
-Port allocation (``sandbox_state``) and the config writers (``sandbox_conf``
+Port allocation (``state``) and the config writers (``conf``
 and its per-file modules) both depend on these, so they sit below both:
 the extensions every instance provisions, the size of its RTP range, and the
 ``InstanceLayout`` value the writers take as their only input.

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicestatus.asterisk.sandbox_layout import InstanceLayout, SipAccount
-from voicestatus.asterisk.sandbox_state import InstanceState
+from voicestatus_dev.sandbox.layout import InstanceLayout, SipAccount
+from voicestatus_dev.sandbox.state import InstanceState
 
 USERNAME = "voicestatus"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from voicestatus.asterisk.dialplan_text import UNAVAILABLE_CONTEXT
-from voicestatus.asterisk.sandbox import Sandbox, SandboxInfo
 from voicestatus.audio.pcm import Pcm
 from voicestatus.audio.process import ProcessedAudio, ProcessingSettings, process_recording
+from voicestatus_dev.sandbox import Sandbox, SandboxInfo
 
 OPERATOR = "101"
 MESSAGE_SECONDS = 3.0
