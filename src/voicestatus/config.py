@@ -258,6 +258,8 @@ def _validate(cfg: Config, source: str) -> None:
     if cfg.media.history_days < 0 or cfg.media.orphan_hours < 1:
         raise ConfigError(f"{source}: [media] history_days must be >= 0 and orphan_hours >= 1")
     check_ranges(cfg, source)
+    if cfg.phone.pin_lock_seconds > cfg.phone.pin_lock_max_seconds:
+        raise ConfigError(f"{source}: [phone] pin_lock_seconds must not exceed pin_lock_max_seconds")
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

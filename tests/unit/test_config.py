@@ -99,6 +99,8 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ({"database": {"url": "mysql://x"}}, "sqlite"),
         ({"statuses": {"0": {"key": "x"}}}, "digits 1 to 9"),
         ({"statuses": {"1": {"key": "a b"}}}, "ASCII"),
+        ({"phone": {"pin_lock_after": 0}}, r"pin_lock_after must be between 1 and 1000"),
+        ({"phone": {"pin_lock_seconds": 7200}}, "must not exceed pin_lock_max_seconds"),
     ],
 )
 def test_bad_values_name_the_problem(raw: dict[str, object], message: str) -> None:
