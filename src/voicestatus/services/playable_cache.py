@@ -19,21 +19,15 @@ of calls after an expiry or a change costs one query, not one per call.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from voicestatus.services.clock import Clock, utcnow
 from voicestatus.services.messages import MessageService, MessageView
+from voicestatus.services.shared_cache import SharedCache
 
-
-@dataclass(frozen=True)
-class _Entry:
-    view: MessageView | None
-    expires_at: datetime | None
-    loaded_at: float
+Playable = tuple[MessageView | None, datetime | None]
 
 
 class PlayableCache:
@@ -50,54 +44,20 @@ class PlayableCache:
         self.messages = messages
         self.ttl = ttl
         self._clock = clock
-        self._monotonic = monotonic
-        self._entries: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Future[_Entry]] = {}
-        # Bumped on every invalidation; a read that started before one is not kept.
-        self._generation = 0
+        self._cache: SharedCache[str, Playable] = SharedCache(ttl, usable=self._unexpired, clock=monotonic)
 
     async def playable(self, extension: str) -> MessageView | None:
         """What a caller of ``extension`` hears now (None: no message)."""
-        entry = self._entries.get(extension)
-        if entry is not None and self._fresh(entry):
-            return entry.view
-        return (await self._load(extension)).view
+        view, _ = await self._cache.get(extension, lambda: self.messages.playable_until(extension))
+        return view
 
     async def invalidate(self, extension: str) -> None:
         """Forget ``extension`` (a ``ChangeNotifier`` listener)."""
-        self._generation += 1
-        self._entries.pop(extension, None)
+        self._cache.forget(extension)
 
     def clear(self) -> None:
-        self._generation += 1
-        self._entries.clear()
+        self._cache.clear()
 
-    def _fresh(self, entry: _Entry) -> bool:
-        if self._monotonic() - entry.loaded_at >= self.ttl:
-            return False
-        return entry.view is None or entry.expires_at is None or self._clock() < entry.expires_at
-
-    async def _load(self, extension: str) -> _Entry:
-        pending = self._loading.get(extension)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._loading[extension] = future
-        generation = self._generation
-        try:
-            view, expires_at = await self.messages.playable_until(extension)
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # marks it retrieved: nobody else may be waiting
-            raise
-        except BaseException:
-            future.cancel()
-            raise
-        else:
-            entry = _Entry(view, expires_at, self._monotonic())
-            future.set_result(entry)
-            if generation == self._generation and self.ttl > 0:
-                self._entries[extension] = entry
-            return entry
-        finally:
-            self._loading.pop(extension, None)
+    def _unexpired(self, playable: Playable) -> bool:
+        view, expires_at = playable
+        return view is None or expires_at is None or self._clock() < expires_at
