@@ -13,6 +13,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from browser_support import CHROMIUM, CHROMIUM_ARGS
+from softphone import Softphone
+from voicestatus_dev.sandbox import SandboxInfo
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,19 @@ def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Path:
     path = artifacts_dir / name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def phones(sandbox_info: SandboxInfo) -> AsyncIterator[dict[str, Softphone]]:
+    """Softphones 101 (an operator) and 102 (a colleague), registered as their own endpoints."""
+    server = f"{sandbox_info.sip_host}:{sandbox_info.sip_port}"
+    passwords = {a.extension: a.password for a in sandbox_info.accounts}
+    started: dict[str, Softphone] = {}
+    try:
+        for ext in ("101", "102"):
+            started[ext] = await Softphone.start()
+            await started[ext].register(ext, passwords[ext], server)
+        yield started
+    finally:
+        for phone in started.values():
+            await phone.close()

@@ -9,8 +9,6 @@ a path would, on extensions the phones can dial.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from menu_support import ADMIN, seed_message
@@ -18,7 +16,7 @@ from softphone import Softphone
 from support import wait_activity, wait_until
 from voicestatus.app import Service
 from voicestatus.flows import prompts
-from voicestatus_dev.sandbox import Sandbox, SandboxInfo
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 
@@ -37,22 +35,6 @@ exten => *6992,1,Set(CALLERID(num)=102)
 @pytest.fixture(scope="module")
 def spoofing(sandbox: Sandbox) -> None:
     sandbox.add_dialplan("menu-spoofed-callerid", SPOOF_DIALPLAN)
-
-
-@pytest.fixture
-async def phones(sandbox_info: SandboxInfo) -> AsyncIterator[dict[str, Softphone]]:
-    """Softphones 101 and 102, registered with the sandbox as their own endpoints."""
-    server = f"{sandbox_info.sip_host}:{sandbox_info.sip_port}"
-    passwords = {a.extension: a.password for a in sandbox_info.accounts}
-    started: dict[str, Softphone] = {}
-    try:
-        for ext in ("101", "102"):
-            started[ext] = await Softphone.start()
-            await started[ext].register(ext, passwords[ext], server)
-        yield started
-    finally:
-        for phone in started.values():
-            await phone.close()
 
 
 async def test_a_caller_id_of_101_from_phone_102_must_give_101s_pin(

@@ -10,7 +10,7 @@ the test reports how long after the answer the first sound arrived.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,28 +26,12 @@ from voicestatus.audio.wav import encode_wav
 from voicestatus.config import Config
 from voicestatus.flows import prompts
 from voicestatus_dev.analysis import concat, detect_tones, first_sound_at, silence, silence_ratio, tone
-from voicestatus_dev.sandbox import Sandbox, SandboxInfo
+from voicestatus_dev.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 log = logging.getLogger(__name__)
 
 VOICE_HZ = 700
-
-
-@pytest.fixture
-async def phones(sandbox_info: SandboxInfo) -> AsyncIterator[dict[str, Softphone]]:
-    """Softphones 101 (an operator) and 102 (a colleague), registered with the sandbox."""
-    server = f"{sandbox_info.sip_host}:{sandbox_info.sip_port}"
-    passwords = {a.extension: a.password for a in sandbox_info.accounts}
-    started: dict[str, Softphone] = {}
-    try:
-        for ext in ("101", "102"):
-            started[ext] = await Softphone.start()
-            await started[ext].register(ext, passwords[ext], server)
-        yield started
-    finally:
-        for phone in started.values():
-            await phone.close()
 
 
 @pytest.fixture
